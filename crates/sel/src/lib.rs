@@ -1,0 +1,5 @@
+//! SEL, the sandboxed Java-subset expression language Maestro uses for parameter expressions,
+//! transition conditions, loop params and signal matching.
+//!
+//! It lives in its own crate because it is self-contained (it knows nothing of workflows) and
+//! because it runs user-written code inside the server: everything here must be bounded.

@@ -1,0 +1,1 @@
+//! The HTTP API: Maestro's `/api/v3` paths and JSON on top of the engine.
