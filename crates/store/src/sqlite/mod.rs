@@ -1,0 +1,247 @@
+//! The embedded SQLite backend: one file, WAL, no set-up.
+//!
+//! One writer thread owns the only write connection and applies callers' batches in group
+//! commits (see [`writer`]); reads run on a small pool of read connections on tokio's blocking
+//! threads. WAL lets readers proceed while the writer commits, and a reader always sees every
+//! batch whose `write` call has returned.
+
+mod migrations;
+mod read;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+
+use crate::{
+    InstanceRow, Result, RunKey, StepAttemptRow, Store, StoreError, VersionRow, WorkflowRow,
+    WriteOp, WriteOutcome,
+};
+
+/// How hard SQLite works to keep a commit on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: every commit is on disk before `write` returns (the default).
+    Full,
+    /// `synchronous=NORMAL`: WAL is synced at checkpoints only; a power loss can drop the last
+    /// commits, a process crash cannot.
+    Normal,
+}
+
+/// Options for [`SqliteStore::open`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    /// Read connections in the pool.
+    pub readers: usize,
+    /// The most callers' batches folded into one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Full,
+            readers: 4,
+            max_batch: 512,
+        }
+    }
+}
+
+/// The SQLite store. Cheap to clone; all clones share the writer and the read pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    options: SqliteOptions,
+    writer: writer::WriterHandle,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and runs pending migrations.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open_connection(&path, options.durability)?;
+        migrations::run(&mut conn)?;
+        let writer = writer::WriterHandle::spawn(conn, options.max_batch)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                options,
+                writer,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on a pooled read connection on a blocking thread.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.readers.lock().ok().and_then(|mut pool| pool.pop()) {
+                Some(conn) => conn,
+                None => open_connection(&inner.path, inner.options.durability)?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < inner.options.readers
+            {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|err| StoreError::Database(format!("read task failed: {err}")))?
+    }
+}
+
+fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;"
+    ))?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>> {
+        self.inner.writer.submit(ops).await
+    }
+
+    fn describe(&self) -> String {
+        let sync = match self.inner.options.durability {
+            Durability::Full => "synchronous=FULL",
+            Durability::Normal => "synchronous=NORMAL",
+        };
+        format!(
+            "sqlite file {} (WAL, {sync}, group commit up to {} batches)",
+            self.inner.path.display(),
+            self.inner.options.max_batch
+        )
+    }
+
+    async fn get_workflow(&self, workflow_id: &str) -> Result<Option<WorkflowRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::workflow(c, &id)).await
+    }
+
+    async fn list_workflows(&self, after: Option<&str>, limit: usize) -> Result<Vec<WorkflowRow>> {
+        let after = after.map(str::to_string);
+        self.read(move |c| read::workflows(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn get_version(&self, workflow_id: &str, version_id: i64) -> Result<Option<VersionRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::version(c, &id, version_id)).await
+    }
+
+    async fn list_versions(
+        &self,
+        workflow_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::versions(c, &id, before, limit))
+            .await
+    }
+
+    async fn get_instance_run(
+        &self,
+        workflow_id: &str,
+        instance_id: i64,
+        run_id: Option<i64>,
+    ) -> Result<Option<InstanceRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::instance_run(c, &id, instance_id, run_id))
+            .await
+    }
+
+    async fn list_instance_runs(
+        &self,
+        workflow_id: &str,
+        instance_id: i64,
+    ) -> Result<Vec<InstanceRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::instance_runs(c, &id, instance_id))
+            .await
+    }
+
+    async fn list_instances(
+        &self,
+        workflow_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::instances(c, &id, before, limit))
+            .await
+    }
+
+    async fn list_active_runs(&self) -> Result<Vec<InstanceRow>> {
+        self.read(read::active_runs).await
+    }
+
+    async fn list_queued_runs(&self, workflow_id: &str, limit: usize) -> Result<Vec<InstanceRow>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::queued_runs(c, &id, limit)).await
+    }
+
+    async fn count_running_runs(&self, workflow_id: &str) -> Result<i64> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::count_running(c, &id)).await
+    }
+
+    async fn list_step_attempts(&self, run: &RunKey) -> Result<Vec<StepAttemptRow>> {
+        let run = run.clone();
+        self.read(move |c| read::step_attempts(c, &run, None)).await
+    }
+
+    async fn list_attempts_of_step(
+        &self,
+        run: &RunKey,
+        step_id: &str,
+    ) -> Result<Vec<StepAttemptRow>> {
+        let run = run.clone();
+        let step = step_id.to_string();
+        self.read(move |c| read::step_attempts(c, &run, Some(&step)))
+            .await
+    }
+
+    async fn next_sequence_value(&self, name: &str) -> Result<i64> {
+        let outcome = self
+            .write(vec![WriteOp::NextSequence {
+                name: name.to_string(),
+            }])
+            .await?;
+        match outcome.first() {
+            Some(WriteOutcome::Sequence(v)) => Ok(*v),
+            other => Err(StoreError::Database(format!(
+                "sequence write returned {other:?}"
+            ))),
+        }
+    }
+}
