@@ -2,4 +2,15 @@
 //! validation with field paths, DAG building and the YAML DSL.
 //!
 //! Everything else in Baton stands on these types, so they know nothing of storage, HTTP or
-//! execution.
+//! execution. JSON follows Maestro exactly: snake_case names, enums read case-insensitively and
+//! written canonically, maps kept in the order written, unknown fields rejected except where
+//! Maestro keeps them (create request extras, tag attributes, param meta, user extras).
+
+pub mod definition;
+pub mod duration;
+pub mod enums;
+mod json;
+pub mod params;
+pub mod path;
+
+pub use path::{FieldError, JsonPath};
