@@ -6,9 +6,11 @@
 //! written canonically, maps kept in the order written, unknown fields rejected except where
 //! Maestro keeps them (create request extras, tag attributes, param meta, user extras).
 
+pub mod api;
 pub mod definition;
 pub mod duration;
 pub mod enums;
+pub mod instance;
 mod json;
 pub mod params;
 pub mod path;
