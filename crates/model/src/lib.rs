@@ -7,12 +7,16 @@
 //! Maestro keeps them (create request extras, tag attributes, param meta, user extras).
 
 pub mod api;
+pub mod dag;
 pub mod definition;
+pub mod dsl;
 pub mod duration;
 pub mod enums;
 pub mod instance;
 mod json;
+pub mod load;
 pub mod params;
 pub mod path;
+pub mod validate;
 
 pub use path::{FieldError, JsonPath};
