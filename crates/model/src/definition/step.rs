@@ -12,6 +12,7 @@ use super::transition::StepTransition;
 use super::{ParsableLong, TagList};
 use crate::maestro_enum;
 use crate::params::ParamMap;
+use crate::path::sub_path_error;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -435,12 +436,21 @@ impl<'de> Deserialize<'de> for Step {
                         });
                         (r, kind)
                     }),
-                    _ => return Err(de::Error::unknown_variant(&key, STEP_KEYS)),
+                    _ => {
+                        return Err(sub_path_error(
+                            &key,
+                            format!(
+                                "unknown step kind `{key}`, expected one of {}",
+                                STEP_KEYS.join(", ")
+                            ),
+                        ));
+                    }
                 };
                 if let Some(other) = map.next_key::<String>()? {
-                    return Err(de::Error::custom(format!(
-                        "a step must have exactly one key, found `{key}` and `{other}`"
-                    )));
+                    return Err(sub_path_error(
+                        &other,
+                        format!("a step must have exactly one key, found `{key}` and `{other}`"),
+                    ));
                 }
                 Ok(step)
             }
@@ -508,7 +518,7 @@ mod tests {
     #[test]
     fn rejects_bad_shapes() {
         for (json, needle) in [
-            (r#"{"job": {"id": "a"}}"#, "unknown variant `job`"),
+            (r#"{"job": {"id": "a"}}"#, "unknown step kind `job`"),
             (r#"{}"#, "with one key"),
             (
                 r#"{"step": {"id": "a", "type": "NoOp"}, "foreach": {}}"#,
