@@ -25,6 +25,15 @@ pub enum Format {
     Yaml,
 }
 
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Json => "JSON",
+            Format::Yaml => "YAML",
+        })
+    }
+}
+
 impl Format {
     /// Picks the format from a file name's extension, else from the first non-blank character
     /// (`{` or `[` is JSON).
@@ -58,7 +67,7 @@ pub enum Document {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LoadError {
     /// Not well-formed JSON or YAML.
-    #[error("not valid {format:?}: {message}")]
+    #[error("not valid {format}: {message}")]
     Syntax {
         /// The format tried.
         format: Format,
@@ -74,9 +83,10 @@ impl LoadError {
     /// The field errors (one pseudo-error at the root for a syntax error).
     pub fn field_errors(&self) -> Vec<FieldError> {
         match self {
-            LoadError::Syntax { message, .. } => {
-                vec![FieldError::new(JsonPath::root(), message.clone())]
-            }
+            LoadError::Syntax { format, message } => vec![FieldError::new(
+                JsonPath::root(),
+                format!("not valid {format}: {message}"),
+            )],
             LoadError::Invalid(errors) => errors.clone(),
         }
     }
