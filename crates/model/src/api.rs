@@ -1,12 +1,16 @@
 //! Request and response bodies for starting and restarting runs (§7.7, §7.8; maestro-api.md
 //! §1.6). Unknown fields are rejected, as Maestro does.
 
-use crate::definition::Tag;
+use crate::definition::{SignalParamValue, Tag};
 use crate::instance::{Artifact, Initiator, RunPolicy, TimelineEvent};
 use crate::maestro_enum;
 use crate::params::ParamMap;
 use indexmap::IndexMap;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
 use uuid::Uuid;
 
 /// `POST /api/v3/workflows/{id}/versions/{version}/actions/start`.
@@ -152,6 +156,77 @@ pub struct WorkflowStartResponse {
     pub timeline_event: Option<TimelineEvent>,
 }
 
+/// `POST /api/v3/signals`: announce a signal. Keys other than the known ones (and the members
+/// of an explicit `payload` object) form the informational payload, written back flattened.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SignalCreateRequest {
+    /// Signal name.
+    pub name: String,
+    /// Indexed params (longs and strings) that triggers and dependencies match on.
+    pub params: Option<IndexMap<String, SignalParamValue>>,
+    /// Informational payload.
+    pub payload: IndexMap<String, Value>,
+    /// Dedup key (becomes the instance id).
+    pub request_id: Option<String>,
+    /// When it was requested (ms; the server fills in the receive time when absent).
+    pub request_time: Option<i64>,
+}
+
+impl Serialize for SignalCreateRequest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if !self.name.is_empty() {
+            m.serialize_entry("name", &self.name)?;
+        }
+        if let Some(p) = self.params.as_ref().filter(|p| !p.is_empty()) {
+            m.serialize_entry("params", p)?;
+        }
+        for (k, v) in &self.payload {
+            m.serialize_entry(k, v)?;
+        }
+        if let Some(r) = &self.request_id {
+            m.serialize_entry("request_id", r)?;
+        }
+        if let Some(t) = &self.request_time {
+            m.serialize_entry("request_time", t)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SignalCreateRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SignalCreateRequest;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a signal announcement object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut r = SignalCreateRequest::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => r.name = map.next_value()?,
+                        "params" => r.params = map.next_value()?,
+                        "request_id" => r.request_id = map.next_value()?,
+                        "request_time" => r.request_time = map.next_value()?,
+                        "payload" => {
+                            let p: Option<IndexMap<String, Value>> = map.next_value()?;
+                            r.payload.extend(p.unwrap_or_default());
+                        }
+                        _ => {
+                            let v: Value = map.next_value()?;
+                            r.payload.insert(key, v);
+                        }
+                    }
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +253,25 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn signal_announcement_keeps_extra_keys_as_payload() {
+        let json = r#"{"name": "db/table", "params": {"dateint": 20200101, "hour": "00"},
+                       "request_id": "r1", "owner": "me", "payload": {"note": "x"}}"#;
+        let s: SignalCreateRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            s.params.as_ref().unwrap()["dateint"],
+            SignalParamValue::Long(20200101)
+        );
+        assert_eq!(s.payload.keys().collect::<Vec<_>>(), ["owner", "note"]);
+        let out = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            out,
+            r#"{"name":"db/table","params":{"dateint":20200101,"hour":"00"},"owner":"me","note":"x","request_id":"r1"}"#
+        );
+        let again: SignalCreateRequest = serde_json::from_str(&out).unwrap();
+        assert_eq!(again, s);
     }
 
     #[test]

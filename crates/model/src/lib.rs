@@ -6,6 +6,8 @@
 //! written canonically, maps kept in the order written, unknown fields rejected except where
 //! Maestro keeps them (create request extras, tag attributes, param meta, user extras).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod dag;
 pub mod definition;

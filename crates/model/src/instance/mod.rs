@@ -5,6 +5,7 @@ mod artifact;
 mod initiator;
 mod overview;
 mod run;
+mod signal_instance;
 mod status;
 mod step_instance;
 mod timeline;
@@ -25,6 +26,7 @@ pub use overview::{
     WorkflowStepStatusSummary,
 };
 pub use run::{RestartConfig, RestartNode, RunConfig, RunPolicy, RunProperties};
+pub use signal_instance::SignalInstance;
 pub use status::{
     RuntimeState, StepDependencyMatchStatus, StepInstanceStatus, WorkflowInstanceStatus,
 };
