@@ -101,24 +101,27 @@ impl serde::Serialize for JsonPath {
     }
 }
 
-/// Marks the start and end of a relative path inside a serde error message.
-///
-/// A hand-written deserializer (params, triggers) that checks a field below the value it was given
-/// cannot extend serde's path itself; it puts the relative path between two markers at the start of
-/// its message and [`split_sub_path`] takes it out again when the error is reported.
-const SUB_PATH_MARK: char = '\u{1}';
+/// How a hand-written deserializer (params, triggers, artifacts) names a field below the value it
+/// was given, which serde's path cannot reach: its message starts with ``at `relative`: ``.
+/// [`split_sub_path`] takes the relative path out again so the loader can report the full path;
+/// anyone using serde directly still reads a sensible message.
+const SUB_PATH_START: &str = "at `";
+const SUB_PATH_END: &str = "`: ";
 
 /// Builds a serde error for a field `relative` below the value being deserialized.
 pub(crate) fn sub_path_error<E: serde::de::Error>(relative: &str, message: impl fmt::Display) -> E {
-    E::custom(format!("{SUB_PATH_MARK}{relative}{SUB_PATH_MARK}{message}"))
+    if relative.is_empty() {
+        return E::custom(message);
+    }
+    E::custom(format!("{SUB_PATH_START}{relative}{SUB_PATH_END}{message}"))
 }
 
 /// Splits a message made by [`sub_path_error`] into its relative path and its text.
 pub(crate) fn split_sub_path(message: &str) -> (Option<&str>, &str) {
-    if let Some(rest) = message.strip_prefix(SUB_PATH_MARK)
-        && let Some(end) = rest.find(SUB_PATH_MARK)
+    if let Some(rest) = message.strip_prefix(SUB_PATH_START)
+        && let Some(end) = rest.find(SUB_PATH_END)
     {
-        return (Some(&rest[..end]), &rest[end + SUB_PATH_MARK.len_utf8()..]);
+        return (Some(&rest[..end]), &rest[end + SUB_PATH_END.len()..]);
     }
     (None, message)
 }
@@ -148,6 +151,7 @@ mod tests {
     fn sub_path_round_trips_through_a_message() {
         let e: serde_json::Error = sub_path_error("value.b", "bad");
         let text = e.to_string();
+        assert_eq!(text, "at `value.b`: bad");
         let (sub, msg) = split_sub_path(&text);
         assert_eq!(sub, Some("value.b"));
         assert_eq!(msg, "bad");

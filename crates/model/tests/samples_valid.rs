@@ -153,3 +153,23 @@ fn yaml_dsl_sample_converts_like_maestro() {
         ))
     );
 }
+
+#[test]
+fn default_param_files_parse_as_param_maps() {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/compat/maestro-defaultparams"
+    ));
+    let mut count = 0;
+    for e in std::fs::read_dir(&dir).expect("defaultparams dir") {
+        let path = e.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let value = baton_model::load::read_value(&text, baton_model::load::Format::Yaml)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let params: baton_model::params::ParamMap = baton_model::load::from_value(value)
+            .unwrap_or_else(|e| panic!("{}: {e:#?}", path.display()));
+        assert!(!params.is_empty(), "{}", path.display());
+        count += 1;
+    }
+    assert_eq!(count, 9);
+}
