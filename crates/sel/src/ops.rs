@@ -30,9 +30,8 @@ fn internal_is_null(o: &Obj) -> Result<bool> {
         Obj::Formatter(f) => f.is_none(),
         Obj::Property(p) => p.is_none(),
         Obj::Days(d) => d.is_none(),
-        Obj::Uuid(u) => u.is_none(),
         Obj::Long(_) | Obj::Double(_) | Obj::Bool(_) | Obj::Array(..) => false,
-        Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
+        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
             return Err(unsupported(format!(
                 "class {} does not support getInternalVal operation.",
                 o.java_class()
@@ -89,7 +88,7 @@ fn double_op(it: &mut Interp, op: BinOp, a: f64, r: &Obj) -> Result<Val> {
         Obj::Long(b) => *b as f64,
         Obj::Double(b) => *b,
         Obj::Void => return Err(crate::error::null_pointer("Cannot invoke \"java.lang.Number.doubleValue()\" because the return value of \"com.netflix.sel.type.SelType.getInternalVal()\" is null")),
-        Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
+        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
             internal_is_null(r)?;
             return Err(cast_error(r, "java.lang.Number"));
         }

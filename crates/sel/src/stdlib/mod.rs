@@ -19,7 +19,6 @@ use crate::java::number::double_to_string;
 use crate::java::text::hashmap_order;
 use crate::joda::DateTime;
 use crate::rt::{Elem, Obj, Val, identity_hash};
-use crate::value::uuid_text;
 use std::rc::Rc;
 
 /// `X DO NOT support calling method: nameN with args: [...]`.
@@ -236,8 +235,7 @@ pub(crate) fn java_string(it: &mut Interp, o: &Obj) -> Result<String> {
                 f.as_ref().map_or(std::ptr::null(), |f| Rc::as_ptr(f) as *const u8),
             ),
         )?,
-        Obj::Uuid(u) => b.push(&mut out, &u.map(uuid_text).unwrap_or_else(|| "null".into()))?,
-        Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
+        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
             return Err(unsupported(format!(
                 "class {} does not support getInternalVal operation.",
                 o.java_class()
@@ -340,10 +338,10 @@ fn unbox_depth(o: &Obj, depth: u32) -> Result<Unboxed> {
             Unboxed::Map(Some(out))
         }
         Obj::DateTime(d) => Unboxed::DateTime(d.clone()),
-        Obj::Zone(_) | Obj::Formatter(_) | Obj::Property(_) | Obj::Days(_) | Obj::Uuid(_) => {
+        Obj::Zone(_) | Obj::Formatter(_) | Obj::Property(_) | Obj::Days(_) => {
             Unboxed::Other(sel_string_of(o))
         }
-        Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
+        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
             return Err(unsupported(format!(
                 "class {} does not support getInternalVal operation.",
                 o.java_class()

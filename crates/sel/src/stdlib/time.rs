@@ -45,7 +45,7 @@ fn datetime_from_object(it: &mut Interp, obj: &Obj, zone: Zone) -> Result<DateTi
             Ok(DateTime::new(now, zone))
         }
         Obj::DateTime(Some(d)) => Ok(DateTime::new(d.millis, zone)),
-        Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => Err(unsupported(format!(
+        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => Err(unsupported(format!(
             "class {} does not support getInternalVal operation.",
             obj.java_class()
         ))),
