@@ -179,13 +179,27 @@ pub(crate) struct Expr {
 pub(crate) enum ExprKind {
     Lit(LitId),
     Name(NameId),
-    Assign { target: NameId, index: Option<Box<Expr>>, op: AssignOp, value: Box<Expr> },
+    Assign {
+        target: NameId,
+        index: Option<Box<Expr>>,
+        op: AssignOp,
+        value: Box<Expr>,
+    },
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Unary(BinOp, Box<Expr>),
-    New { class: TypeName, args: Vec<Expr> },
-    NewArray { elem: TypeName, len: Box<Expr> },
-    NewArrayInit { elem: TypeName, elems: Vec<Expr> },
+    New {
+        class: TypeName,
+        args: Vec<Expr>,
+    },
+    NewArray {
+        elem: TypeName,
+        len: Box<Expr>,
+    },
+    NewArrayInit {
+        elem: TypeName,
+        elems: Vec<Expr>,
+    },
     Index(Box<Expr>, Box<Expr>),
     Field(Box<Expr>, Arc<str>),
     Call(Box<Expr>, Arc<str>, Vec<Expr>),
@@ -221,7 +235,12 @@ pub(crate) enum StmtKind {
     Expr(Expr),
     If(Expr, Box<Stmt>, Option<Box<Stmt>>),
     While(Expr, Box<Stmt>),
-    For { init: Option<ForInit>, cond: Option<Expr>, update: Option<Expr>, body: Box<Stmt> },
+    For {
+        init: Option<ForInit>,
+        cond: Option<Expr>,
+        update: Option<Expr>,
+        body: Box<Stmt>,
+    },
     Break,
     Continue,
     Return(Expr),
@@ -236,11 +255,4 @@ pub struct Program {
     pub(crate) root_visits: u32,
     pub(crate) names: Vec<Arc<str>>,
     pub(crate) literals: Vec<Const>,
-}
-
-impl Program {
-    /// Number of distinct identifiers (names read or written).
-    pub(crate) fn name_count(&self) -> usize {
-        self.names.len()
-    }
 }

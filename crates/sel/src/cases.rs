@@ -124,10 +124,14 @@ fn run(case: &Json) -> Result<Outcome, Error> {
         .ok_or_else(|| bad_case("case has no \"expr\" string".into()))?;
     let limits = limits_from_json(case.get("limits"));
     if case.get("op").and_then(Json::as_str) == Some("validate") {
-        return Ok(Outcome::Names(crate::referenced_names_with_limits(expr, &limits)?));
+        return Ok(Outcome::Names(crate::referenced_names_with_limits(
+            expr, &limits,
+        )?));
     }
     let ext = match case.get("ext") {
-        Some(Json::Object(m)) => Some(TableExtension::from_json(m).map_err(|e| bad_case(e.to_string()))?),
+        Some(Json::Object(m)) => {
+            Some(TableExtension::from_json(m).map_err(|e| bad_case(e.to_string()))?)
+        }
         _ => None,
     };
     let mut ev = Evaluator::new().limits(limits);
@@ -139,7 +143,10 @@ fn run(case: &Json) -> Result<Outcome, Error> {
     }
     if let Some(Json::Object(params)) = case.get("params") {
         for (k, v) in params {
-            ev = ev.input(k.clone(), Value::from_json(v).map_err(|e| bad_case(e.to_string()))?);
+            ev = ev.input(
+                k.clone(),
+                Value::from_json(v).map_err(|e| bad_case(e.to_string()))?,
+            );
         }
     }
     if let Some(ext) = &ext {

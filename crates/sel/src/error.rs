@@ -75,11 +75,16 @@ impl JavaClass {
         let parents: &[&str] = match self {
             JavaClass::NumberFormatException
             | JavaClass::IllegalFieldValueException
-            | JavaClass::IllegalInstantException => &["IllegalArgumentException", "RuntimeException"],
-            JavaClass::ArrayIndexOutOfBoundsException | JavaClass::StringIndexOutOfBoundsException => {
+            | JavaClass::IllegalInstantException => {
+                &["IllegalArgumentException", "RuntimeException"]
+            }
+            JavaClass::ArrayIndexOutOfBoundsException
+            | JavaClass::StringIndexOutOfBoundsException => {
                 &["IndexOutOfBoundsException", "RuntimeException"]
             }
-            JavaClass::TokenMgrError | JavaClass::TimeoutException | JavaClass::ParseException => &[],
+            JavaClass::TokenMgrError | JavaClass::TimeoutException | JavaClass::ParseException => {
+                &[]
+            }
             JavaClass::RuntimeException => &[],
             _ => &["RuntimeException"],
         };
@@ -173,12 +178,18 @@ pub struct ExtensionError {
 impl ExtensionError {
     /// The method (or its arguments) is not supported.
     pub fn unsupported(message: impl Into<String>) -> Self {
-        ExtensionError { kind: ExtensionErrorKind::Unsupported, message: message.into() }
+        ExtensionError {
+            kind: ExtensionErrorKind::Unsupported,
+            message: message.into(),
+        }
     }
 
     /// The lookup failed.
     pub fn failed(message: impl Into<String>) -> Self {
-        ExtensionError { kind: ExtensionErrorKind::Failed, message: message.into() }
+        ExtensionError {
+            kind: ExtensionErrorKind::Failed,
+            message: message.into(),
+        }
     }
 }
 
@@ -224,7 +235,10 @@ pub enum Error {
 impl Error {
     /// A run-time error of the given class.
     pub fn runtime(class: JavaClass, message: impl Into<String>) -> Self {
-        Error::Runtime { class, message: message.into() }
+        Error::Runtime {
+            class,
+            message: message.into(),
+        }
     }
 
     /// The Java exception class the reference would raise for this failure (`None` for a user
@@ -287,5 +301,8 @@ pub(crate) fn null_pointer(message: impl Into<String>) -> Error {
 
 /// Builds a `NumberFormatException` with Java's message shape.
 pub(crate) fn number_format(input: &str) -> Error {
-    Error::runtime(JavaClass::NumberFormatException, format!("For input string: \"{input}\""))
+    Error::runtime(
+        JavaClass::NumberFormatException,
+        format!("For input string: \"{input}\""),
+    )
 }

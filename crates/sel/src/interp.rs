@@ -118,7 +118,9 @@ impl<'a> Interp<'a> {
     pub fn check_time(&self) -> Result<()> {
         if let Some(limit) = self.env.limits.time {
             if self.started.elapsed() > limit {
-                return Err(Error::Timeout { millis: limit.as_millis() as u64 });
+                return Err(Error::Timeout {
+                    millis: limit.as_millis() as u64,
+                });
             }
         }
         Ok(())
@@ -236,7 +238,11 @@ impl<'a> Interp<'a> {
     }
 
     fn name(&self, id: NameId) -> &str {
-        self.program.names.get(id.0 as usize).map(|s| &**s).unwrap_or("")
+        self.program
+            .names
+            .get(id.0 as usize)
+            .map(|s| &**s)
+            .unwrap_or("")
     }
 
     /// The reference's `state.get(name)`: symbol table, built-ins, inputs (boxed once), NULL.
@@ -311,7 +317,12 @@ impl<'a> Interp<'a> {
             BaseType::Long => BaseType::LongArray,
             BaseType::Double => BaseType::DoubleArray,
             BaseType::Boolean => BaseType::BooleanArray,
-            other => return Err(illegal_arg(format!("Cannot create an array of {}", other.name()))),
+            other => {
+                return Err(illegal_arg(format!(
+                    "Cannot create an array of {}",
+                    other.name()
+                )));
+            }
         })
     }
 
@@ -359,7 +370,10 @@ impl<'a> Interp<'a> {
             self.charge(0)?;
             items.push(new_val(elem.default_obj()));
         }
-        Ok(new_val(Obj::Array(elem, Rc::new(std::cell::RefCell::new(items)))))
+        Ok(new_val(Obj::Array(
+            elem,
+            Rc::new(std::cell::RefCell::new(items)),
+        )))
     }
 
     // ---- program ----
@@ -393,7 +407,11 @@ impl<'a> Interp<'a> {
                 JavaClass::RuntimeException,
                 format!(
                     "Invalid expression with wrong return type: {}",
-                    if matches!(res, Flow::Break) { "BREAK" } else { "CONTINUE" }
+                    if matches!(res, Flow::Break) {
+                        "BREAK"
+                    } else {
+                        "CONTINUE"
+                    }
                 ),
             )),
             Flow::Return(_) => Err(Error::runtime(JavaClass::RuntimeException, "unreachable")),
@@ -443,7 +461,12 @@ impl<'a> Interp<'a> {
                 })
             }
             StmtKind::While(cond, body) => self.run_loop(Some(cond), body, None, false),
-            StmtKind::For { init, cond, update, body } => {
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
                 match init {
                     Some(ForInit::Decl(d)) => {
                         self.visit(1)?;
@@ -595,7 +618,12 @@ impl<'a> Interp<'a> {
                 self.push()?;
                 self.lookup(*id)
             }
-            ExprKind::Assign { target, index, op, value } => {
+            ExprKind::Assign {
+                target,
+                index,
+                op,
+                value,
+            } => {
                 let idx = match index {
                     Some(i) => Some(self.eval(i)?),
                     None => None,
@@ -674,7 +702,10 @@ impl<'a> Interp<'a> {
                 }
                 let elem = Self::elem_of(ty)?;
                 if n < 0 {
-                    return Err(Error::runtime(JavaClass::NegativeArraySizeException, n.to_string()));
+                    return Err(Error::runtime(
+                        JavaClass::NegativeArraySizeException,
+                        n.to_string(),
+                    ));
                 }
                 let v = self.new_array(elem, n as usize)?;
                 self.push()?;
@@ -720,7 +751,10 @@ impl<'a> Interp<'a> {
                         crate::stdlib::params::field(self, key.as_deref())?
                     }
                     other => {
-                        return Err(illegal_arg(format!("Invalid index type: {}", other.type_name())));
+                        return Err(illegal_arg(format!(
+                            "Invalid index type: {}",
+                            other.type_name()
+                        )));
                     }
                 };
                 self.push()?;
@@ -741,7 +775,9 @@ impl<'a> Interp<'a> {
                 self.pop(args.len() as u64 + 2);
                 let v = crate::stdlib::call(self, &tv, name, &vals)?;
                 if matches!(&*v.borrow(), Obj::Void) {
-                    return Err(unsupported(format!("void return method {name} is not supported yet")));
+                    return Err(unsupported(format!(
+                        "void return method {name} is not supported yet"
+                    )));
                 }
                 self.push()?;
                 Ok(v)
@@ -817,7 +853,10 @@ impl<'a> Interp<'a> {
                 )));
             }
             Value::DateTimeProperty(p) => self.mk(Obj::Property(p.clone()))?,
-            Value::DateTimeFormatter | Value::DateTimeDays(_) | Value::Uuid(_) | Value::Helper(_) => {
+            Value::DateTimeFormatter
+            | Value::DateTimeDays(_)
+            | Value::Uuid(_)
+            | Value::Helper(_) => {
                 return Err(unsupported(format!(
                     "Not support to box an object for type {}",
                     v.type_name()
@@ -828,7 +867,9 @@ impl<'a> Interp<'a> {
 
     fn box_map(&mut self, m: &indexmap::IndexMap<String, Value>, depth: u32) -> Result<Val> {
         if depth > 256 {
-            return Err(illegal_arg("Invalid map entry type (nested too deeply) for Map constructor"));
+            return Err(illegal_arg(
+                "Invalid map entry type (nested too deeply) for Map constructor",
+            ));
         }
         let map = self.mk(Obj::Map(Some(Default::default())))?;
         let mut entries = indexmap::IndexMap::with_capacity(m.len());
@@ -866,7 +907,10 @@ impl<'a> Interp<'a> {
 
     pub fn array_of(&mut self, elem: Elem, items: Vec<Val>) -> Result<Val> {
         self.charge(0)?;
-        Ok(new_val(Obj::Array(elem, Rc::new(std::cell::RefCell::new(items)))))
+        Ok(new_val(Obj::Array(
+            elem,
+            Rc::new(std::cell::RefCell::new(items)),
+        )))
     }
 
     /// The default zone of this evaluation.
@@ -883,7 +927,9 @@ impl<'a> Interp<'a> {
 
 /// `Type mismatch, lhs type: X, rhs object type: Y`.
 pub(crate) fn type_mismatch(lhs: &str, rhs: &str) -> Error {
-    illegal_arg(format!("Type mismatch, lhs type: {lhs}, rhs object type: {rhs}"))
+    illegal_arg(format!(
+        "Type mismatch, lhs type: {lhs}, rhs object type: {rhs}"
+    ))
 }
 
 /// The JVM's `ClassCastException` text for casting an SEL object to another SEL class.

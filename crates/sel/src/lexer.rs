@@ -190,7 +190,11 @@ const OPERATORS: &[(&str, Op)] = &[
 impl Op {
     /// The operator's source text.
     pub(crate) fn text(self) -> &'static str {
-        OPERATORS.iter().find(|(_, op)| *op == self).map(|(t, _)| *t).unwrap_or("?")
+        OPERATORS
+            .iter()
+            .find(|(_, op)| *op == self)
+            .map(|(t, _)| *t)
+            .unwrap_or("?")
     }
 }
 
@@ -270,8 +274,15 @@ fn decode(src: &str) -> Result<Vec<SrcChar>, ParseError> {
             while raw.get(j) == Some(&'u') {
                 j += 1;
             }
-            let hex: String = raw.get(j..j + 4).map(|s| s.iter().collect()).unwrap_or_default();
-            let code = if hex.len() == 4 { u32::from_str_radix(&hex, 16).ok() } else { None };
+            let hex: String = raw
+                .get(j..j + 4)
+                .map(|s| s.iter().collect())
+                .unwrap_or_default();
+            let code = if hex.len() == 4 {
+                u32::from_str_radix(&hex, 16).ok()
+            } else {
+                None
+            };
             let Some(code) = code else {
                 return Err(lexical_error(
                     start_line,
@@ -283,14 +294,22 @@ fn decode(src: &str) -> Result<Vec<SrcChar>, ParseError> {
             // A lone surrogate cannot be a Rust char; it becomes the replacement character.
             let decoded = char::from_u32(code).unwrap_or('\u{FFFD}');
             column += (j + 4 - i - 1) as u32;
-            out.push(SrcChar { c: decoded, line: start_line, column: start_col });
+            out.push(SrcChar {
+                c: decoded,
+                line: start_line,
+                column: start_col,
+            });
             backslashes = if decoded == '\\' { 1 } else { 0 };
             prev_cr = false;
             i = j + 4;
             continue;
         }
         backslashes = if c == '\\' { backslashes + 1 } else { 0 };
-        out.push(SrcChar { c, line: start_line, column: start_col });
+        out.push(SrcChar {
+            c,
+            line: start_line,
+            column: start_col,
+        });
         if c == '\n' {
             line += 1;
             column = 0;
@@ -388,14 +407,6 @@ impl Lexer {
         }
     }
 
-    fn digits(&mut self, radix: u32) -> usize {
-        let start = self.pos;
-        while self.peek(0).is_some_and(|c| c.is_digit(radix)) {
-            self.pos += 1;
-        }
-        self.pos - start
-    }
-
     /// Length of an exponent (`e`, optional sign, digits) at `at`, or 0.
     fn exponent_len(&self, at: usize) -> usize {
         let c = self.chars.get(at).map(|s| s.c);
@@ -449,8 +460,7 @@ impl Lexer {
             } else {
                 let exp = self.exponent_len(j);
                 let mut k = j + exp;
-                let suffix =
-                    matches!(self.chars.get(k).map(|s| s.c), Some('f' | 'F' | 'd' | 'D'));
+                let suffix = matches!(self.chars.get(k).map(|s| s.c), Some('f' | 'F' | 'd' | 'D'));
                 if suffix {
                     k += 1;
                 }
@@ -463,7 +473,8 @@ impl Lexer {
         // Integer form.
         let int_end = if c0 == Some('.') {
             None
-        } else if c0 == Some('0') && matches!(self.peek(1), Some('x' | 'X'))
+        } else if c0 == Some('0')
+            && matches!(self.peek(1), Some('x' | 'X'))
             && self.peek(2).is_some_and(|c| c.is_ascii_hexdigit())
         {
             let mut k = start + 2;
@@ -485,7 +496,11 @@ impl Lexer {
             Some(k)
         };
         let int_end = int_end.map(|k| {
-            if matches!(self.chars.get(k).map(|s| s.c), Some('l' | 'L')) { k + 1 } else { k }
+            if matches!(self.chars.get(k).map(|s| s.c), Some('l' | 'L')) {
+                k + 1
+            } else {
+                k
+            }
         });
         match (int_end, float_end) {
             (Some(i), Some(f)) if f > i => {
@@ -560,7 +575,12 @@ impl Lexer {
         let start = self.pos;
         let (line, column) = self.position(start);
         let Some(c) = self.peek(0) else {
-            return Ok(Token { tok: Tok::Eof, image: "<EOF>".into(), line, column });
+            return Ok(Token {
+                tok: Tok::Eof,
+                image: "<EOF>".into(),
+                line,
+                column,
+            });
         };
         let tok = if is_letter(c) {
             while self.peek(0).is_some_and(is_ident_part) {
@@ -571,7 +591,8 @@ impl Lexer {
                 Some((_, kw)) => Tok::Kw(*kw),
                 None => Tok::Ident(Arc::from(word.as_str())),
             }
-        } else if c.is_ascii_digit() || (c == '.' && self.peek(1).is_some_and(|d| d.is_ascii_digit()))
+        } else if c.is_ascii_digit()
+            || (c == '.' && self.peek(1).is_some_and(|d| d.is_ascii_digit()))
         {
             self.number()
         } else if c == '"' || c == '\'' {
@@ -581,7 +602,11 @@ impl Lexer {
             let mut found = None;
             for (text, op) in OPERATORS {
                 let n = text.chars().count();
-                if text.chars().enumerate().all(|(k, tc)| self.peek(k) == Some(tc)) {
+                if text
+                    .chars()
+                    .enumerate()
+                    .all(|(k, tc)| self.peek(k) == Some(tc))
+                {
                     found = Some((*op, n));
                     break;
                 }
@@ -594,7 +619,12 @@ impl Lexer {
                 None => return Err(lexical_error(line, column, &describe_char(Some(c)), "")),
             }
         };
-        Ok(Token { tok, image: self.text(start, self.pos), line, column })
+        Ok(Token {
+            tok,
+            image: self.text(start, self.pos),
+            line,
+            column,
+        })
     }
 }
 
@@ -618,7 +648,11 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<(Tok, String)> {
-        tokenize(src).unwrap().into_iter().map(|t| (t.tok, t.image)).collect()
+        tokenize(src)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.tok, t.image))
+            .collect()
     }
 
     #[test]
@@ -627,7 +661,9 @@ mod tests {
         let images: Vec<_> = k.iter().map(|(_, i)| i.as_str()).collect();
         assert_eq!(
             images,
-            ["1.", ".5", "1e5", "2d", "010", "0", "8", "0x1F", "1L", "1.", "toString", "<EOF>"]
+            [
+                "1.", ".5", "1e5", "2d", "010", "0", "8", "0x1F", "1L", "1.", "toString", "<EOF>"
+            ]
         );
         assert_eq!(k[0].0, Tok::Float);
         assert_eq!(k[4].0, Tok::Int);
@@ -652,7 +688,10 @@ mod tests {
     #[test]
     fn reserved_words_are_not_identifiers() {
         assert_eq!(kinds("class")[0].0, Tok::Kw(Kw::Other));
-        assert_eq!(kinds("step1__foo")[0].0, Tok::Ident(Arc::from("step1__foo")));
+        assert_eq!(
+            kinds("step1__foo")[0].0,
+            Tok::Ident(Arc::from("step1__foo"))
+        );
     }
 
     #[test]
@@ -663,7 +702,10 @@ mod tests {
         assert!(tokenize("'abc").is_err());
         assert!(tokenize("'\\q'").is_err());
         assert!(tokenize("/* open").is_err());
-        assert!(tokenize("'\\101'").is_ok(), "octal escapes lex (the parser rejects them)");
+        assert!(
+            tokenize("'\\101'").is_ok(),
+            "octal escapes lex (the parser rejects them)"
+        );
     }
 
     #[test]

@@ -64,7 +64,10 @@ fn check_length(src: &str, limits: &Limits) -> Result<(), Error> {
     if len >= limits.length {
         return Err(Error::Limit {
             limit: LimitKind::Length,
-            message: format!("Expression length is over the limit: {} vs length: {len}", limits.length),
+            message: format!(
+                "Expression length is over the limit: {} vs length: {len}",
+                limits.length
+            ),
         });
     }
     Ok(())
@@ -174,7 +177,9 @@ impl<'a> Evaluator<'a> {
         let result = it.run()?;
         let obj = result.borrow().clone();
         if let rt::Obj::Error(msg) = &obj {
-            return Err(Error::Thrown { message: msg.to_string() });
+            return Err(Error::Thrown {
+                message: msg.to_string(),
+            });
         }
         stdlib::to_value(&obj)
     }

@@ -11,7 +11,10 @@ use crate::stdlib::java_string;
 use std::sync::Arc;
 
 fn expression_unsupported(ty: &str, op: BinOp) -> Error {
-    unsupported(format!("{ty} DO NOT support expression operation {}", op.name()))
+    unsupported(format!(
+        "{ty} DO NOT support expression operation {}",
+        op.name()
+    ))
 }
 
 fn div_zero() -> Error {
@@ -76,7 +79,10 @@ fn double_op(it: &mut Interp, op: BinOp, a: f64, r: &Obj) -> Result<Val> {
         return match op {
             BinOp::Eq => it.mk_bool(false),
             BinOp::Ne => it.mk_bool(true),
-            _ => Err(unsupported(format!("DOUBLE DO NOT support {} for rhs with NULL value", op.name()))),
+            _ => Err(unsupported(format!(
+                "DOUBLE DO NOT support {} for rhs with NULL value",
+                op.name()
+            ))),
         };
     }
     if let Obj::Str(_) = r {
@@ -87,7 +93,11 @@ fn double_op(it: &mut Interp, op: BinOp, a: f64, r: &Obj) -> Result<Val> {
     let b = match r {
         Obj::Long(b) => *b as f64,
         Obj::Double(b) => *b,
-        Obj::Void => return Err(crate::error::null_pointer("Cannot invoke \"java.lang.Number.doubleValue()\" because the return value of \"com.netflix.sel.type.SelType.getInternalVal()\" is null")),
+        Obj::Void => {
+            return Err(crate::error::null_pointer(
+                "Cannot invoke \"java.lang.Number.doubleValue()\" because the return value of \"com.netflix.sel.type.SelType.getInternalVal()\" is null",
+            ));
+        }
         Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
             internal_is_null(r)?;
             return Err(cast_error(r, "java.lang.Number"));
@@ -206,7 +216,10 @@ fn binary_obj(it: &mut Interp, op: BinOp, l: &Obj, r: &Obj) -> Result<Val> {
 }
 
 fn assignment_unsupported(ty: &str, op: AssignOp) -> Error {
-    unsupported(format!("{ty} DO NOT support assignment operation {}", op.text()))
+    unsupported(format!(
+        "{ty} DO NOT support assignment operation {}",
+        op.text()
+    ))
 }
 
 /// `lhs op= rhs`: writes into the `lhs` box.

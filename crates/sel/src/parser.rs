@@ -125,8 +125,15 @@ impl Parser {
     fn error(&self, expected: &[&str]) -> ParseError {
         let t = self.peek();
         let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-        let mut message =
-            format!("Encountered \" {} \" at line {}, column {}.", describe(t), t.line, t.column);
+        let found = if t.tok == Tok::Eof {
+            "\"<EOF>\"".to_string()
+        } else {
+            format!("\" {} \"", describe(t))
+        };
+        let mut message = format!(
+            "Encountered {found} at line {}, column {}.",
+            t.line, t.column
+        );
         if !expected.is_empty() {
             message.push_str(" Was expecting ");
             if expected.len() == 1 {
@@ -263,7 +270,8 @@ impl Parser {
             return false;
         }
         let mut k = 1;
-        if self.peek_at(1).tok == Tok::Op(Op::LBracket) && self.peek_at(2).tok == Tok::Op(Op::RBracket)
+        if self.peek_at(1).tok == Tok::Op(Op::LBracket)
+            && self.peek_at(2).tok == Tok::Op(Op::RBracket)
         {
             k = 3;
         }
@@ -274,7 +282,10 @@ impl Parser {
         if self.at_declaration() {
             let decl = self.declaration()?;
             self.expect_op(Op::Semi)?;
-            Ok(Stmt { kind: StmtKind::Decl(decl), visits: 0 })
+            Ok(Stmt {
+                kind: StmtKind::Decl(decl),
+                visits: 0,
+            })
         } else {
             self.statement()
         }
@@ -287,7 +298,12 @@ impl Parser {
             (Tok::Ident(n), None) => n.clone(),
             _ => {
                 return Err(self.error(&[
-                    "\"boolean\"", "\"int\"", "\"long\"", "\"float\"", "\"double\"", "<IDENTIFIER>",
+                    "\"boolean\"",
+                    "\"int\"",
+                    "\"long\"",
+                    "\"float\"",
+                    "\"double\"",
+                    "<IDENTIFIER>",
                 ]));
             }
         };
@@ -298,7 +314,11 @@ impl Parser {
             self.expect_op(Op::RBracket)?;
             array = true;
         }
-        Ok(TypeName { base: BaseType::from_name(&name), name, array })
+        Ok(TypeName {
+            base: BaseType::from_name(&name),
+            name,
+            array,
+        })
     }
 
     fn declaration(&mut self) -> PResult<Decl> {
@@ -377,13 +397,25 @@ impl Parser {
                     Some(ForInit::Expr(self.statement_expression()?))
                 };
                 self.expect_op(Op::Semi)?;
-                let cond = if self.is_op(Op::Semi) { None } else { Some(self.expression()?) };
+                let cond = if self.is_op(Op::Semi) {
+                    None
+                } else {
+                    Some(self.expression()?)
+                };
                 self.expect_op(Op::Semi)?;
-                let update =
-                    if self.is_op(Op::RParen) { None } else { Some(self.statement_expression()?) };
+                let update = if self.is_op(Op::RParen) {
+                    None
+                } else {
+                    Some(self.statement_expression()?)
+                };
                 self.expect_op(Op::RParen)?;
                 let body = Box::new(self.statement()?);
-                StmtKind::For { init, cond, update, body }
+                StmtKind::For {
+                    init,
+                    cond,
+                    update,
+                    body,
+                }
             }
             Tok::Kw(Kw::Break) => {
                 self.advance();
@@ -410,9 +442,21 @@ impl Parser {
             _ => {
                 if !self.starts_expression() {
                     return Err(self.error(&[
-                        "\"{\"", "\"if\"", "\"while\"", "\"for\"", "\"break\"", "\"continue\"",
-                        "\"return\"", "\"throw\"", "<IDENTIFIER>", "<literal>", "\"(\"", "\"new\"",
-                        "\"-\"", "\"+\"", "\"!\"",
+                        "\"{\"",
+                        "\"if\"",
+                        "\"while\"",
+                        "\"for\"",
+                        "\"break\"",
+                        "\"continue\"",
+                        "\"return\"",
+                        "\"throw\"",
+                        "<IDENTIFIER>",
+                        "<literal>",
+                        "\"(\"",
+                        "\"new\"",
+                        "\"-\"",
+                        "\"+\"",
+                        "\"!\"",
                     ]));
                 }
                 let e = self.expression()?;
@@ -422,7 +466,11 @@ impl Parser {
         };
         // Statement node + the inner node (an expression statement's inner node is the
         // Expression, which counts itself).
-        let visits = if matches!(kind, StmtKind::Expr(_)) { 1 } else { 2 };
+        let visits = if matches!(kind, StmtKind::Expr(_)) {
+            1
+        } else {
+            2
+        };
         Ok(Stmt { kind, visits })
     }
 
@@ -461,7 +509,10 @@ impl Parser {
                 Some(idx) => {
                     // Already parsed `name[idx]`: it is the start of a primary expression.
                     let id = self.intern(&name);
-                    let prefix = Expr { kind: ExprKind::Name(id), visits: 2 };
+                    let prefix = Expr {
+                        kind: ExprKind::Name(id),
+                        visits: 2,
+                    };
                     let first = Expr {
                         kind: ExprKind::Index(Box::new(prefix), Box::new(idx)),
                         visits: 2,
@@ -501,9 +552,14 @@ impl Parser {
                     return self.finish_assignment(&name, Some(idx), op);
                 }
                 let id = self.intern(&name);
-                let prefix = Expr { kind: ExprKind::Name(id), visits: 2 };
-                let first =
-                    Expr { kind: ExprKind::Index(Box::new(prefix), Box::new(idx)), visits: 2 };
+                let prefix = Expr {
+                    kind: ExprKind::Name(id),
+                    visits: 2,
+                };
+                let first = Expr {
+                    kind: ExprKind::Index(Box::new(prefix), Box::new(idx)),
+                    visits: 2,
+                };
                 let first = self.suffixes(first)?;
                 return self.ternary(Some(first));
             }
@@ -521,7 +577,12 @@ impl Parser {
         let target = self.intern(name);
         let value = self.expression()?;
         Ok(Expr {
-            kind: ExprKind::Assign { target, index: index.map(Box::new), op, value: Box::new(value) },
+            kind: ExprKind::Assign {
+                target,
+                index: index.map(Box::new),
+                op,
+                value: Box::new(value),
+            },
             // Assignment, VariableDeclaratorId, AssignmentOperator.
             visits: 3,
         })
@@ -555,7 +616,10 @@ impl Parser {
             };
             self.advance();
             let rhs = next(self, None)?;
-            lhs = Expr { kind: ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)), visits: 1 };
+            lhs = Expr {
+                kind: ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)),
+                visits: 1,
+            };
         }
     }
 
@@ -568,25 +632,42 @@ impl Parser {
     }
 
     fn equality(&mut self, first: Option<Expr>) -> PResult<Expr> {
-        self.binary_level(first, &[(Op::EqEq, BinOp::Eq), (Op::Ne, BinOp::Ne)], Self::relational)
+        self.binary_level(
+            first,
+            &[(Op::EqEq, BinOp::Eq), (Op::Ne, BinOp::Ne)],
+            Self::relational,
+        )
     }
 
     fn relational(&mut self, first: Option<Expr>) -> PResult<Expr> {
         self.binary_level(
             first,
-            &[(Op::Lt, BinOp::Lt), (Op::Gt, BinOp::Gt), (Op::Le, BinOp::Le), (Op::Ge, BinOp::Ge)],
+            &[
+                (Op::Lt, BinOp::Lt),
+                (Op::Gt, BinOp::Gt),
+                (Op::Le, BinOp::Le),
+                (Op::Ge, BinOp::Ge),
+            ],
             Self::additive,
         )
     }
 
     fn additive(&mut self, first: Option<Expr>) -> PResult<Expr> {
-        self.binary_level(first, &[(Op::Plus, BinOp::Add), (Op::Minus, BinOp::Sub)], Self::multiplicative)
+        self.binary_level(
+            first,
+            &[(Op::Plus, BinOp::Add), (Op::Minus, BinOp::Sub)],
+            Self::multiplicative,
+        )
     }
 
     fn multiplicative(&mut self, first: Option<Expr>) -> PResult<Expr> {
         self.binary_level(
             first,
-            &[(Op::Star, BinOp::Mul), (Op::Slash, BinOp::Div), (Op::Rem, BinOp::Mod)],
+            &[
+                (Op::Star, BinOp::Mul),
+                (Op::Slash, BinOp::Div),
+                (Op::Rem, BinOp::Mod),
+            ],
             Self::unary,
         )
     }
@@ -605,7 +686,10 @@ impl Parser {
         self.enter()?;
         let r = grow(|| self.unary(None));
         self.leave();
-        Ok(Expr { kind: ExprKind::Unary(op, Box::new(r?)), visits: 1 })
+        Ok(Expr {
+            kind: ExprKind::Unary(op, Box::new(r?)),
+            visits: 1,
+        })
     }
 
     fn primary(&mut self) -> PResult<Expr> {
@@ -622,7 +706,10 @@ impl Parser {
                     )
                 })?;
                 let id = self.literal(Const::Long(v));
-                Expr { kind: ExprKind::Lit(id), visits: 2 }
+                Expr {
+                    kind: ExprKind::Lit(id),
+                    visits: 2,
+                }
             }
             Tok::Float => {
                 self.advance();
@@ -634,15 +721,20 @@ impl Parser {
                     )
                 })?;
                 let id = self.literal(Const::Double(v));
-                Expr { kind: ExprKind::Lit(id), visits: 2 }
+                Expr {
+                    kind: ExprKind::Lit(id),
+                    visits: 2,
+                }
             }
             Tok::Str => {
                 self.advance();
-                let s = unescape(&t.image).map_err(|m| {
-                    self.literal_error(&t, JavaClass::IllegalArgumentException, m)
-                })?;
+                let s = unescape(&t.image)
+                    .map_err(|m| self.literal_error(&t, JavaClass::IllegalArgumentException, m))?;
                 let id = self.literal(Const::Str(Arc::from(s.as_str())));
-                Expr { kind: ExprKind::Lit(id), visits: 2 }
+                Expr {
+                    kind: ExprKind::Lit(id),
+                    visits: 2,
+                }
             }
             Tok::Kw(Kw::True | Kw::False | Kw::Null) => {
                 self.advance();
@@ -652,7 +744,10 @@ impl Parser {
                     _ => Const::Null,
                 };
                 let id = self.literal(c);
-                Expr { kind: ExprKind::Lit(id), visits: 2 }
+                Expr {
+                    kind: ExprKind::Lit(id),
+                    visits: 2,
+                }
             }
             Tok::Op(Op::LParen) => {
                 self.advance();
@@ -669,12 +764,22 @@ impl Parser {
             Tok::Ident(name) => {
                 self.advance();
                 let id = self.intern(name);
-                Expr { kind: ExprKind::Name(id), visits: 2 }
+                Expr {
+                    kind: ExprKind::Name(id),
+                    visits: 2,
+                }
             }
             _ => {
                 return Err(self.error(&[
-                    "<INTEGER_LITERAL>", "<FLOATING_POINT_LITERAL>", "<STRING_LITERAL>", "\"true\"",
-                    "\"false\"", "\"null\"", "\"(\"", "\"new\"", "<IDENTIFIER>",
+                    "<INTEGER_LITERAL>",
+                    "<FLOATING_POINT_LITERAL>",
+                    "<STRING_LITERAL>",
+                    "\"true\"",
+                    "\"false\"",
+                    "\"null\"",
+                    "\"(\"",
+                    "\"new\"",
+                    "<IDENTIFIER>",
                 ]));
             }
         };
@@ -688,16 +793,25 @@ impl Parser {
                 let idx = self.expression()?;
                 self.expect_op(Op::RBracket)?;
                 // PrimarySuffix, ArrayIdx.
-                e = Expr { kind: ExprKind::Index(Box::new(e), Box::new(idx)), visits: 2 };
+                e = Expr {
+                    kind: ExprKind::Index(Box::new(e), Box::new(idx)),
+                    visits: 2,
+                };
             } else if self.is_op(Op::Dot) && matches!(self.peek_at(1).tok, Tok::Ident(_)) {
                 self.advance();
                 let name = self.expect_ident()?;
                 if self.is_op(Op::LParen) {
                     let args = self.arguments()?;
                     // PrimarySuffix, Method, Params (visited twice).
-                    e = Expr { kind: ExprKind::Call(Box::new(e), name, args), visits: 4 };
+                    e = Expr {
+                        kind: ExprKind::Call(Box::new(e), name, args),
+                        visits: 4,
+                    };
                 } else {
-                    e = Expr { kind: ExprKind::Field(Box::new(e), name), visits: 2 };
+                    e = Expr {
+                        kind: ExprKind::Field(Box::new(e), name),
+                        visits: 2,
+                    };
                 }
             } else {
                 return Ok(e);
@@ -730,12 +844,21 @@ impl Parser {
             (Tok::Ident(n), None) => (n.clone(), false),
             _ => {
                 return Err(self.error(&[
-                    "\"boolean\"", "\"int\"", "\"long\"", "\"float\"", "\"double\"", "<IDENTIFIER>",
+                    "\"boolean\"",
+                    "\"int\"",
+                    "\"long\"",
+                    "\"float\"",
+                    "\"double\"",
+                    "<IDENTIFIER>",
                 ]));
             }
         };
         self.advance();
-        let ty = TypeName { base: BaseType::from_name(&name), name, array: false };
+        let ty = TypeName {
+            base: BaseType::from_name(&name),
+            name,
+            array: false,
+        };
         if self.is_op(Op::LBracket) {
             if self.peek_at(1).tok != Tok::Op(Op::RBracket) {
                 self.advance();
@@ -743,7 +866,10 @@ impl Parser {
                 self.expect_op(Op::RBracket)?;
                 // AllocationExpression, type, ArrayDims.
                 return Ok(Expr {
-                    kind: ExprKind::NewArray { elem: ty, len: Box::new(len) },
+                    kind: ExprKind::NewArray {
+                        elem: ty,
+                        len: Box::new(len),
+                    },
                     visits: 3,
                 });
             }
@@ -761,7 +887,10 @@ impl Parser {
             }
             self.expect_op(Op::RBrace)?;
             // AllocationExpression, type, ArrayInitializer.
-            return Ok(Expr { kind: ExprKind::NewArrayInit { elem: ty, elems }, visits: 3 });
+            return Ok(Expr {
+                kind: ExprKind::NewArrayInit { elem: ty, elems },
+                visits: 3,
+            });
         }
         if primitive {
             return Err(self.error(&["\"[\""]));
@@ -771,7 +900,10 @@ impl Parser {
         }
         let args = self.arguments()?;
         // AllocationExpression, ClassType, Args (visited twice).
-        Ok(Expr { kind: ExprKind::New { class: ty, args }, visits: 4 })
+        Ok(Expr {
+            kind: ExprKind::New { class: ty, args },
+            visits: 4,
+        })
     }
 }
 

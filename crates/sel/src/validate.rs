@@ -46,7 +46,12 @@ impl Walk<'_> {
                 self.expr(c);
                 self.stmt(b);
             }
-            StmtKind::For { init, cond, update, body } => {
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
                 match init {
                     Some(ForInit::Decl(d)) => self.decl(d),
                     Some(ForInit::Expr(e)) => self.expr(e),
@@ -72,7 +77,12 @@ impl Walk<'_> {
         match &e.kind {
             ExprKind::Lit(_) => {}
             ExprKind::Name(id) => self.read(*id),
-            ExprKind::Assign { target, index, value, .. } => {
+            ExprKind::Assign {
+                target,
+                index,
+                value,
+                ..
+            } => {
                 self.target(*target);
                 if let Some(i) = index {
                     self.expr(i);
@@ -105,7 +115,10 @@ impl Program {
     /// The names this program reads before (or without) assigning them, sorted, without the
     /// built-in class names (`params` is reported).
     pub fn referenced_names(&self) -> Vec<String> {
-        let mut w = Walk { program: self, seen: HashMap::new() };
+        let mut w = Walk {
+            program: self,
+            seen: HashMap::new(),
+        };
         for s in &self.body {
             w.stmt(s);
         }

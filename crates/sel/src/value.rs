@@ -69,7 +69,9 @@ impl Value {
 
     /// A map from string keys.
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Some(entries.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+        Value::Map(Some(
+            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        ))
     }
 
     /// The reference's type name (`LONG`, `STRING_ARRAY`, `MAP`, `DATETIME`, ...).
@@ -110,7 +112,9 @@ impl Value {
             Json::Number(n) => number(n)?,
             Json::Array(items) => array(items)?,
             Json::Object(obj) => {
-                if let (Some(Json::String(ty)), Some(v), 2) = (obj.get("$type"), obj.get("value"), obj.len()) {
+                if let (Some(Json::String(ty)), Some(v), 2) =
+                    (obj.get("$type"), obj.get("value"), obj.len())
+                {
                     return typed(ty, v);
                 }
                 let mut map = IndexMap::with_capacity(obj.len());
@@ -132,10 +136,14 @@ impl Value {
             Value::Long(v) => Json::Number((*v).into()),
             Value::Double(v) => double_json(*v),
             Value::Boolean(b) => Json::Bool(*b),
-            Value::StringArray(v) => {
-                Json::Array(v.iter().map(|s| s.clone().map(Json::String).unwrap_or(Json::Null)).collect())
+            Value::StringArray(v) => Json::Array(
+                v.iter()
+                    .map(|s| s.clone().map(Json::String).unwrap_or(Json::Null))
+                    .collect(),
+            ),
+            Value::LongArray(v) => {
+                Json::Array(v.iter().map(|x| Json::Number((*x).into())).collect())
             }
-            Value::LongArray(v) => Json::Array(v.iter().map(|x| Json::Number((*x).into())).collect()),
             Value::DoubleArray(v) => Json::Array(v.iter().map(|x| double_json(*x)).collect()),
             Value::BooleanArray(v) => Json::Array(v.iter().map(|x| Json::Bool(*x)).collect()),
             Value::Map(None) => Json::Null,
@@ -149,11 +157,22 @@ impl Value {
                 }
                 Json::Object(out)
             }
-            Value::DateTime(d) => d.as_ref().map(|d| Json::String(d.to_iso_string())).unwrap_or(Json::Null),
-            Value::DateTimeZone(z) => z.as_ref().map(|z| Json::String(z.id().to_string())).unwrap_or(Json::Null),
+            Value::DateTime(d) => d
+                .as_ref()
+                .map(|d| Json::String(d.to_iso_string()))
+                .unwrap_or(Json::Null),
+            Value::DateTimeZone(z) => z
+                .as_ref()
+                .map(|z| Json::String(z.id().to_string()))
+                .unwrap_or(Json::Null),
             Value::DateTimeFormatter => Json::Null,
-            Value::DateTimeProperty(p) => p.as_ref().map(|p| Json::String(p.to_string())).unwrap_or(Json::Null),
-            Value::DateTimeDays(d) => d.map(|d| Json::String(format!("P{d}D"))).unwrap_or(Json::Null),
+            Value::DateTimeProperty(p) => p
+                .as_ref()
+                .map(|p| Json::String(p.to_string()))
+                .unwrap_or(Json::Null),
+            Value::DateTimeDays(d) => d
+                .map(|d| Json::String(format!("P{d}D")))
+                .unwrap_or(Json::Null),
             Value::Uuid(u) => u.map(|u| Json::String(uuid_text(u))).unwrap_or(Json::Null),
             Value::Helper(_) => Json::Null,
         }
@@ -163,7 +182,14 @@ impl Value {
 /// `8-4-4-4-12` lowercase hex of 128 bits.
 pub(crate) fn uuid_text(u: u128) -> String {
     let h = format!("{u:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn double_json(v: f64) -> Json {
@@ -183,42 +209,80 @@ fn number(n: &Number) -> Result<Value, InputError> {
     if n.is_u64() {
         return Err(InputError(format!("integer {n} does not fit in a long")));
     }
-    n.as_f64().map(Value::Double).ok_or_else(|| InputError(format!("number {n}")))
+    n.as_f64()
+        .map(Value::Double)
+        .ok_or_else(|| InputError(format!("number {n}")))
 }
 
 fn array(items: &[Json]) -> Result<Value, InputError> {
     if items.iter().all(Json::is_string) {
-        return Ok(Value::StringArray(items.iter().map(|s| s.as_str().map(str::to_string)).collect()));
+        return Ok(Value::StringArray(
+            items
+                .iter()
+                .map(|s| s.as_str().map(str::to_string))
+                .collect(),
+        ));
     }
     if items.iter().all(Json::is_boolean) {
-        return Ok(Value::BooleanArray(items.iter().filter_map(Json::as_bool).collect()));
+        return Ok(Value::BooleanArray(
+            items.iter().filter_map(Json::as_bool).collect(),
+        ));
     }
     if items.iter().all(|x| x.as_i64().is_some()) {
-        return Ok(Value::LongArray(items.iter().filter_map(Json::as_i64).collect()));
+        return Ok(Value::LongArray(
+            items.iter().filter_map(Json::as_i64).collect(),
+        ));
     }
     if items.iter().all(Json::is_number) {
-        return Ok(Value::DoubleArray(items.iter().filter_map(Json::as_f64).collect()));
+        return Ok(Value::DoubleArray(
+            items.iter().filter_map(Json::as_f64).collect(),
+        ));
     }
-    Err(InputError("an array must hold only strings, only numbers or only booleans".into()))
+    Err(InputError(
+        "an array must hold only strings, only numbers or only booleans".into(),
+    ))
 }
 
 fn typed(ty: &str, v: &Json) -> Result<Value, InputError> {
-    let items = || v.as_array().ok_or_else(|| InputError(format!("{ty} needs a list")));
+    let items = || {
+        v.as_array()
+            .ok_or_else(|| InputError(format!("{ty} needs a list")))
+    };
     Ok(match ty {
-        "int" | "long" | "Integer" | "Long" => {
-            Value::Long(v.as_i64().ok_or_else(|| InputError(format!("{ty} needs an integer")))?)
-        }
-        "double" | "float" | "Double" | "Float" => {
-            Value::Double(v.as_f64().ok_or_else(|| InputError(format!("{ty} needs a number")))?)
-        }
+        "int" | "long" | "Integer" | "Long" => Value::Long(
+            v.as_i64()
+                .ok_or_else(|| InputError(format!("{ty} needs an integer")))?,
+        ),
+        "double" | "float" | "Double" | "Float" => Value::Double(
+            v.as_f64()
+                .ok_or_else(|| InputError(format!("{ty} needs a number")))?,
+        ),
         "long[]" | "int[]" | "Long[]" | "Integer[]" => Value::LongArray(
-            items()?.iter().map(|x| x.as_i64().ok_or_else(|| InputError("long[] element".into()))).collect::<Result<_, _>>()?,
+            items()?
+                .iter()
+                .map(|x| {
+                    x.as_i64()
+                        .ok_or_else(|| InputError("long[] element".into()))
+                })
+                .collect::<Result<_, _>>()?,
         ),
         "double[]" | "float[]" | "Double[]" | "Float[]" => Value::DoubleArray(
-            items()?.iter().map(|x| x.as_f64().ok_or_else(|| InputError("double[] element".into()))).collect::<Result<_, _>>()?,
+            items()?
+                .iter()
+                .map(|x| {
+                    x.as_f64()
+                        .ok_or_else(|| InputError("double[] element".into()))
+                })
+                .collect::<Result<_, _>>()?,
         ),
         "boolean[]" | "Boolean[]" => Value::BooleanArray(
-            items()?.iter().map(|x| x.as_bool().ok_or_else(|| InputError("boolean[] element".into()))).collect::<Result<_, _>>()?,
+            items()?
+                .iter()
+                .map(|x| {
+                    x.as_bool()
+                        .ok_or_else(|| InputError("boolean[] element".into()))
+                })
+                .collect::<Result<_, _>>()?,
         ),
         "String[]" => Value::StringArray(
             items()?
@@ -249,14 +313,26 @@ mod tests {
     fn boxing_rules_from_json() {
         assert_eq!(Value::from_json(&json!(1)).unwrap(), Value::Long(1));
         assert_eq!(Value::from_json(&json!(1.5)).unwrap(), Value::Double(1.5));
-        assert_eq!(Value::from_json(&json!([1, 2])).unwrap(), Value::LongArray(vec![1, 2]));
-        assert_eq!(Value::from_json(&json!([1, 2.5])).unwrap(), Value::DoubleArray(vec![1.0, 2.5]));
-        assert_eq!(Value::from_json(&json!(["a"])).unwrap(), Value::string_array(["a"]));
+        assert_eq!(
+            Value::from_json(&json!([1, 2])).unwrap(),
+            Value::LongArray(vec![1, 2])
+        );
+        assert_eq!(
+            Value::from_json(&json!([1, 2.5])).unwrap(),
+            Value::DoubleArray(vec![1.0, 2.5])
+        );
+        assert_eq!(
+            Value::from_json(&json!(["a"])).unwrap(),
+            Value::string_array(["a"])
+        );
         assert_eq!(
             Value::from_json(&json!({"$type": "double[]", "value": []})).unwrap(),
             Value::DoubleArray(vec![])
         );
-        assert_eq!(Value::from_json(&json!({"$type": "int", "value": 7})).unwrap(), Value::Long(7));
+        assert_eq!(
+            Value::from_json(&json!({"$type": "int", "value": 7})).unwrap(),
+            Value::Long(7)
+        );
         assert!(Value::from_json(&json!([1, "a"])).is_err());
         let m = Value::from_json(&json!({"a": {"b": [true]}})).unwrap();
         assert_eq!(m.type_name(), "MAP");
@@ -269,6 +345,9 @@ mod tests {
         assert_eq!(Value::DateTimeDays(Some(-1)).to_json(), json!("P-1D"));
         let m = Value::map([("foo", Value::Long(1)), ("bar", Value::Null)]);
         assert_eq!(m.to_json(), json!({"bar": null, "foo": 1}));
-        assert_eq!(uuid_text(0x0123456789abcdef0123456789abcdef), "01234567-89ab-cdef-0123-456789abcdef");
+        assert_eq!(
+            uuid_text(0x0123456789abcdef0123456789abcdef),
+            "01234567-89ab-cdef-0123-456789abcdef"
+        );
     }
 }

@@ -2,11 +2,14 @@
 //! and checks type and value (or, for failing cases, that they fail, with the Java exception
 //! class where the case pins it). Prints the pass count and every failure.
 
-use baton_sel::cases::{Outcome, run_case};
 use baton_sel::Error;
+use baton_sel::cases::{Outcome, run_case};
 use serde_json::Value as Json;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/compat/sel/cases.jsonl");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/compat/sel/cases.jsonl"
+);
 
 fn numbers_close(a: &Json, b: &Json, tolerance: f64) -> bool {
     match (a.as_f64(), b.as_f64()) {
@@ -20,13 +23,18 @@ fn same(expected: &Json, got: &Json, tolerance: Option<f64>) -> bool {
     match (expected, got) {
         (Json::Number(_), Json::Number(_)) => match tolerance {
             Some(t) => numbers_close(expected, got, t),
-            None => expected.as_f64() == got.as_f64() && (expected.is_f64() || got.is_i64() || got.is_u64()),
+            None => {
+                expected.as_f64() == got.as_f64()
+                    && (expected.is_f64() || got.is_i64() || got.is_u64())
+            }
         },
         (Json::Array(a), Json::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y, tolerance))
         }
         (Json::Object(a), Json::Object(b)) => {
-            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| same(v, w, tolerance)))
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same(v, w, tolerance)))
         }
         _ => expected == got,
     }
@@ -50,7 +58,10 @@ fn check(case: &Json) -> Option<String> {
         if let Some(class) = expect.get("error_class").and_then(Json::as_str) {
             let got = err.java_class();
             if !got.is_some_and(|c| c.is_a(class)) {
-                return Some(format!("expected {class}, got {:?}: {err}", got.map(|c| c.name())));
+                return Some(format!(
+                    "expected {class}, got {:?}: {err}",
+                    got.map(|c| c.name())
+                ));
             }
         }
         if let Some(text) = expect.get("message_contains").and_then(Json::as_str) {
@@ -83,7 +94,11 @@ fn compatibility_corpus() {
     let mut jailbreak_escapes = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let case: Json = serde_json::from_str(line).expect("corpus line is JSON");
-        let id = case.get("id").and_then(Json::as_str).unwrap_or("?").to_string();
+        let id = case
+            .get("id")
+            .and_then(Json::as_str)
+            .unwrap_or("?")
+            .to_string();
         total += 1;
         if case.get("category").and_then(Json::as_str) == Some("jailbreak")
             && !matches!(run_case(&case), Outcome::Error(_))
@@ -95,10 +110,19 @@ fn compatibility_corpus() {
             Some(reason) => failures.push(format!("{id}: {} => {reason}", case["expr"])),
         }
     }
-    println!("SEL corpus: {passed} of {total} cases pass ({:.2}%)", 100.0 * passed as f64 / total as f64);
+    println!(
+        "SEL corpus: {passed} of {total} cases pass ({:.2}%)",
+        100.0 * passed as f64 / total as f64
+    );
     for f in &failures {
         println!("  FAIL {f}");
     }
-    assert!(jailbreak_escapes.is_empty(), "jailbreak cases that did not fail: {jailbreak_escapes:?}");
-    assert!(passed * 100 >= total * 99, "only {passed} of {total} cases pass");
+    assert!(
+        jailbreak_escapes.is_empty(),
+        "jailbreak cases that did not fail: {jailbreak_escapes:?}"
+    );
+    assert!(
+        passed * 100 >= total * 99,
+        "only {passed} of {total} cases pass"
+    );
 }

@@ -44,7 +44,11 @@ impl FmtArg {
             FmtArg::Int(v) => *v,
             FmtArg::Long(v) => (*v ^ ((*v as u64) >> 32) as i64) as i32,
             FmtArg::Double(v) => {
-                let bits = if v.is_nan() { 0x7ff8000000000000u64 } else { v.to_bits() };
+                let bits = if v.is_nan() {
+                    0x7ff8000000000000u64
+                } else {
+                    v.to_bits()
+                };
                 (bits ^ (bits >> 32)) as i32
             }
             FmtArg::Bool(b) => {
@@ -88,7 +92,10 @@ fn mismatch(flag: char, conv: char) -> String {
 }
 
 fn conversion_error(conv: char, arg: &FmtArg) -> String {
-    format!("IllegalFormatConversionException: {conv} != {}", arg.class_name())
+    format!(
+        "IllegalFormatConversionException: {conv} != {}",
+        arg.class_name()
+    )
 }
 
 /// Formats like Java's `String.format(fmt, args)`. The error text names the Java exception.
@@ -115,11 +122,17 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
             j += 1;
         }
         if j > i && j < chars.len() && chars[j] == '$' {
-            let n: usize = chars[i..j].iter().collect::<String>().parse().map_err(|_| {
-                "IllegalFormatArgumentIndexException: illegal argument index".to_string()
-            })?;
+            let n: usize = chars[i..j]
+                .iter()
+                .collect::<String>()
+                .parse()
+                .map_err(|_| {
+                    "IllegalFormatArgumentIndexException: illegal argument index".to_string()
+                })?;
             if n == 0 {
-                return Err("IllegalFormatArgumentIndexException: Illegal format argument index = 0".into());
+                return Err(
+                    "IllegalFormatArgumentIndexException: Illegal format argument index = 0".into(),
+                );
             }
             explicit = Some(n - 1);
             i = j + 1;
@@ -192,7 +205,9 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
             return Err(format!("MissingFormatWidthException: %{flag_chars}{conv}"));
         }
         if flags.left && flags.zero {
-            return Err(format!("IllegalFormatFlagsException: Flags = '{flag_chars}'"));
+            return Err(format!(
+                "IllegalFormatFlagsException: Flags = '{flag_chars}'"
+            ));
         }
         match conv {
             '%' => {
@@ -209,7 +224,9 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
             _ => {}
         }
         let index = if relative {
-            last_index.ok_or_else(|| format!("MissingFormatArgumentException: Format specifier '%{flag_chars}{conv}'"))?
+            last_index.ok_or_else(|| {
+                format!("MissingFormatArgumentException: Format specifier '%{flag_chars}{conv}'")
+            })?
         } else if let Some(n) = explicit {
             n
         } else {
@@ -259,7 +276,9 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
                     FmtArg::Int(v) => match u32::try_from(*v).ok().and_then(char::from_u32) {
                         Some(ch) => ch.to_string(),
                         None => {
-                            return Err(format!("IllegalFormatCodePointException: Code point = {v:#x}"));
+                            return Err(format!(
+                                "IllegalFormatCodePointException: Code point = {v:#x}"
+                            ));
                         }
                     },
                     _ => return Err(conversion_error(conv, arg)),
@@ -284,13 +303,22 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
                 if precision.is_some() {
                     return Err("IllegalFormatPrecisionException".into());
                 }
-                for (set, f) in [(flags.plus, '+'), (flags.space, ' '), (flags.group, ','), (flags.paren, '(')] {
+                for (set, f) in [
+                    (flags.plus, '+'),
+                    (flags.space, ' '),
+                    (flags.group, ','),
+                    (flags.paren, '('),
+                ] {
                     if set && !matches!(arg, FmtArg::Null) {
                         return Err(mismatch(f, conv));
                     }
                 }
                 let radix_text = |v: u64| {
-                    if conv.eq_ignore_ascii_case(&'x') { format!("{v:x}") } else { format!("{v:o}") }
+                    if conv.eq_ignore_ascii_case(&'x') {
+                        format!("{v:x}")
+                    } else {
+                        format!("{v:o}")
+                    }
                 };
                 let digits = match arg {
                     FmtArg::Null => "null".to_string(),
@@ -331,7 +359,9 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
                 }
             }
             _ => {
-                return Err(format!("UnknownFormatConversionException: Conversion = '{conv}'"));
+                return Err(format!(
+                    "UnknownFormatConversionException: Conversion = '{conv}'"
+                ));
             }
         };
         let text = if upper { text.to_uppercase() } else { text };
@@ -416,7 +446,11 @@ fn signed(negative: bool, magnitude: String, flags: &Flags, width: Option<usize>
 
 fn integer(v: i128, flags: &Flags, width: Option<usize>) -> String {
     let digits = v.unsigned_abs().to_string();
-    let digits = if flags.group { group_digits(&digits) } else { digits };
+    let digits = if flags.group {
+        group_digits(&digits)
+    } else {
+        digits
+    };
     signed(v < 0, digits, flags, width)
 }
 
@@ -456,7 +490,11 @@ fn round_digits(digits: &[u8], exp: i32, keep: i64) -> (Vec<u8>, i32) {
 /// `%f` digits of |v| with `prec` fraction digits.
 fn fixed(v: f64, prec: usize) -> String {
     if v == 0.0 {
-        return if prec == 0 { "0".into() } else { format!("0.{}", "0".repeat(prec)) };
+        return if prec == 0 {
+            "0".into()
+        } else {
+            format!("0.{}", "0".repeat(prec))
+        };
     }
     let (digits, exp) = shortest_digits(v);
     // Keep exp+1 integer digits plus prec fraction digits.
@@ -465,7 +503,11 @@ fn fixed(v: f64, prec: usize) -> String {
         (vec![0], exp)
     } else if keep == 0 {
         // Only rounding decides whether the value becomes 10^-prec.
-        if digits[0] >= 5 { (vec![1], exp + 1) } else { (vec![0], exp) }
+        if digits[0] >= 5 {
+            (vec![1], exp + 1)
+        } else {
+            (vec![0], exp)
+        }
     } else {
         round_digits(&digits, exp, keep)
     };
@@ -497,13 +539,21 @@ fn fixed(v: f64, prec: usize) -> String {
             frac.truncate(prec);
         }
     }
-    if prec == 0 { int_part } else { format!("{int_part}.{frac}") }
+    if prec == 0 {
+        int_part
+    } else {
+        format!("{int_part}.{frac}")
+    }
 }
 
 /// `%e` mantissa and exponent of |v| with `prec` fraction digits.
 fn scientific(v: f64, prec: usize) -> (String, i32) {
     if v == 0.0 {
-        let m = if prec == 0 { "0".to_string() } else { format!("0.{}", "0".repeat(prec)) };
+        let m = if prec == 0 {
+            "0".to_string()
+        } else {
+            format!("0.{}", "0".repeat(prec))
+        };
         return (m, 0);
     }
     let (digits, exp) = shortest_digits(v);
@@ -534,7 +584,13 @@ fn floating(
         let text = if v.is_nan() {
             "NaN".to_string()
         } else if v > 0.0 {
-            if flags.plus { "+Infinity".into() } else if flags.space { " Infinity".into() } else { "Infinity".into() }
+            if flags.plus {
+                "+Infinity".into()
+            } else if flags.space {
+                " Infinity".into()
+            } else {
+                "Infinity".into()
+            }
         } else if flags.paren {
             "(Infinity)".into()
         } else {
@@ -605,7 +661,11 @@ fn floating(
                 let bits = a.to_bits();
                 let exp_bits = ((bits >> 52) & 0x7ff) as i32;
                 let mant = bits & ((1u64 << 52) - 1);
-                let (lead, e) = if exp_bits == 0 { (0, -1022) } else { (1, exp_bits - 1023) };
+                let (lead, e) = if exp_bits == 0 {
+                    (0, -1022)
+                } else {
+                    (1, exp_bits - 1023)
+                };
                 let mut hex = format!("{mant:013x}");
                 while hex.len() > 1 && hex.ends_with('0') {
                     hex.pop();
@@ -627,12 +687,36 @@ mod tests {
 
     #[test]
     fn common_conversions() {
-        assert_eq!(f("%s-%s", &[FmtArg::Str("ab".into()), FmtArg::Str("c".into())]), "ab-c");
-        assert_eq!(f("%s-%d", &[FmtArg::Str("ab".into()), FmtArg::Int(123)]), "ab-123");
+        assert_eq!(
+            f(
+                "%s-%s",
+                &[FmtArg::Str("ab".into()), FmtArg::Str("c".into())]
+            ),
+            "ab-c"
+        );
+        assert_eq!(
+            f("%s-%d", &[FmtArg::Str("ab".into()), FmtArg::Int(123)]),
+            "ab-123"
+        );
         assert_eq!(f("Q%s-%s", &[FmtArg::Int(3), FmtArg::Int(2021)]), "Q3-2021");
-        assert_eq!(f("%05d|%-4d|%4d", &[FmtArg::Int(42), FmtArg::Int(7), FmtArg::Int(-7)]), "00042|7   |  -7");
-        assert_eq!(f("%,d", &[FmtArg::Long(1234567890123)]), "1,234,567,890,123");
-        assert_eq!(f("%x %X %o", &[FmtArg::Int(-1), FmtArg::Int(255), FmtArg::Int(8)]), "ffffffff FF 10");
+        assert_eq!(
+            f(
+                "%05d|%-4d|%4d",
+                &[FmtArg::Int(42), FmtArg::Int(7), FmtArg::Int(-7)]
+            ),
+            "00042|7   |  -7"
+        );
+        assert_eq!(
+            f("%,d", &[FmtArg::Long(1234567890123)]),
+            "1,234,567,890,123"
+        );
+        assert_eq!(
+            f(
+                "%x %X %o",
+                &[FmtArg::Int(-1), FmtArg::Int(255), FmtArg::Int(8)]
+            ),
+            "ffffffff FF 10"
+        );
         assert_eq!(f("%x", &[FmtArg::Long(-1)]), "ffffffffffffffff");
         assert_eq!(f("%#x", &[FmtArg::Int(255)]), "0xff");
         assert_eq!(f("%.2f", &[FmtArg::Double(0.125)]), "0.13");
@@ -644,11 +728,32 @@ mod tests {
         assert_eq!(f("%.2e", &[FmtArg::Double(0.000123)]), "1.23e-04");
         assert_eq!(f("%g", &[FmtArg::Double(12345.678)]), "12345.7");
         assert_eq!(f("%g", &[FmtArg::Double(0.00001234)]), "1.23400e-05");
-        assert_eq!(f("%+d %+.1f", &[FmtArg::Int(5), FmtArg::Double(-0.05)]), "+5 -0.1");
+        assert_eq!(
+            f("%+d %+.1f", &[FmtArg::Int(5), FmtArg::Double(-0.05)]),
+            "+5 -0.1"
+        );
         assert_eq!(f("%(d", &[FmtArg::Int(-5)]), "(5)");
-        assert_eq!(f("%b %b %b", &[FmtArg::Null, FmtArg::Bool(false), FmtArg::Int(0)]), "false false true");
-        assert_eq!(f("%S %.2s", &[FmtArg::Str("abc".into()), FmtArg::Str("xyz".into())]), "ABC xy");
-        assert_eq!(f("%2$s %1$s %<s", &[FmtArg::Str("a".into()), FmtArg::Str("b".into())]), "b a a");
+        assert_eq!(
+            f(
+                "%b %b %b",
+                &[FmtArg::Null, FmtArg::Bool(false), FmtArg::Int(0)]
+            ),
+            "false false true"
+        );
+        assert_eq!(
+            f(
+                "%S %.2s",
+                &[FmtArg::Str("abc".into()), FmtArg::Str("xyz".into())]
+            ),
+            "ABC xy"
+        );
+        assert_eq!(
+            f(
+                "%2$s %1$s %<s",
+                &[FmtArg::Str("a".into()), FmtArg::Str("b".into())]
+            ),
+            "b a a"
+        );
         assert_eq!(f("100%% %n", &[]), "100% \n");
         assert_eq!(f("%c", &[FmtArg::Int(65)]), "A");
         assert_eq!(f("%s", &[FmtArg::Double(1e10)]), "1.0E10");

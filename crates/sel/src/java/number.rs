@@ -8,7 +8,11 @@ pub(crate) fn shortest_digits(v: f64) -> (Vec<u8>, i32) {
     let s = format!("{:e}", v.abs());
     let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    let mut digits: Vec<u8> = mantissa
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
     while digits.len() > 1 && digits.last() == Some(&0) {
         digits.pop();
     }
@@ -19,7 +23,11 @@ pub(crate) fn shortest_digits(v: f64) -> (Vec<u8>, i32) {
             if back == v.abs() {
                 let (m2, e2) = two.split_once('e').unwrap_or((&two, "0"));
                 let e2: i32 = e2.parse().unwrap_or(0);
-                let d2: Vec<u8> = m2.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+                let d2: Vec<u8> = m2
+                    .bytes()
+                    .filter(u8::is_ascii_digit)
+                    .map(|b| b - b'0')
+                    .collect();
                 if d2.len() == 2 && !(e2 == exp && d2[0] == digits[0] && d2[1] == 0) {
                     let mut d2 = d2;
                     while d2.len() > 1 && d2.last() == Some(&0) {
@@ -39,10 +47,18 @@ pub fn double_to_string(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let (digits, exp) = shortest_digits(v);
     let mut out = String::new();

@@ -53,7 +53,9 @@ fn translate(pattern: &str) -> String {
 pub fn compile(pattern: &str) -> Result<Regex, String> {
     let mut builder = RegexBuilder::new(&translate(pattern));
     builder.backtrack_limit(1_000_000);
-    builder.build().map_err(|e| format!("PatternSyntaxException: {e} near index 0\n{pattern}"))
+    builder
+        .build()
+        .map_err(|e| format!("PatternSyntaxException: {e} near index 0\n{pattern}"))
 }
 
 /// Java's `String.split(regex, limit)`.
@@ -106,7 +108,9 @@ pub fn replace_all(input: &str, pattern: &str, replacement: &str) -> Result<Stri
             match r[i] {
                 '\\' => {
                     let Some(&next) = r.get(i + 1) else {
-                        return Err("IllegalArgumentException: character to be escaped is missing".into());
+                        return Err(
+                            "IllegalArgumentException: character to be escaped is missing".into(),
+                        );
                     };
                     out.push(next);
                     i += 2;
@@ -127,11 +131,18 @@ pub fn replace_all(input: &str, pattern: &str, replacement: &str) -> Result<Stri
                             return Err("IllegalArgumentException: named capturing group is missing trailing '}'".into());
                         }
                         i += 1;
-                        if name.is_empty() || !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-                            return Err("IllegalArgumentException: named capturing group has 0 length name".into());
+                        if name.is_empty()
+                            || !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                        {
+                            return Err(
+                                "IllegalArgumentException: named capturing group has 0 length name"
+                                    .into(),
+                            );
                         }
                         if !re.capture_names().flatten().any(|n| n == name) {
-                            return Err(format!("IllegalArgumentException: No group with name {{{name}}}"));
+                            return Err(format!(
+                                "IllegalArgumentException: No group with name {{{name}}}"
+                            ));
                         }
                         if let Some(m) = caps.name(&name) {
                             out.push_str(m.as_str());
@@ -190,7 +201,10 @@ mod tests {
     #[test]
     fn replace_all_follows_java() {
         assert_eq!(replace_all("a1b22", "\\d+", "#").unwrap(), "a#b#");
-        assert_eq!(replace_all("john smith", "(\\w+) (\\w+)", "$2 $1").unwrap(), "smith john");
+        assert_eq!(
+            replace_all("john smith", "(\\w+) (\\w+)", "$2 $1").unwrap(),
+            "smith john"
+        );
         assert_eq!(replace_all("ab", "(?<x>a)", "${x}${x}").unwrap(), "aab");
         assert_eq!(replace_all("ab", "a", "\\$").unwrap(), "$b");
         assert!(replace_all("ab", "a", "$").is_err());

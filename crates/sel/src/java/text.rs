@@ -6,7 +6,11 @@
 
 /// Length in UTF-16 code units.
 pub fn utf16_len(s: &str) -> usize {
-    if s.is_ascii() { s.len() } else { s.chars().map(char::len_utf16).sum() }
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().map(char::len_utf16).sum()
+    }
 }
 
 /// Java's `String.trim()`.
@@ -48,7 +52,9 @@ pub fn substring(s: &str, begin: i64, end: i64) -> Option<String> {
         return Some(s[begin as usize..end as usize].to_string());
     }
     let units: Vec<u16> = s.encode_utf16().collect();
-    Some(String::from_utf16_lossy(&units[begin as usize..end as usize]))
+    Some(String::from_utf16_lossy(
+        &units[begin as usize..end as usize],
+    ))
 }
 
 /// Java's `String.hashCode()`.

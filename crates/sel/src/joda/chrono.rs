@@ -64,10 +64,28 @@ impl FieldError {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 impl Field {
     /// Joda's field name (`dayOfMonth`, ...).
@@ -211,7 +229,12 @@ pub struct Civil {
 pub fn civil(local: i64) -> Civil {
     let days = local.div_euclid(MILLIS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    Civil { year, month, day, millis_of_day: local.rem_euclid(MILLIS_PER_DAY) }
+    Civil {
+        year,
+        month,
+        day,
+        millis_of_day: local.rem_euclid(MILLIS_PER_DAY),
+    }
 }
 
 pub fn local_millis(year: i64, month: i64, day: i64, millis_of_day: i64) -> i64 {
@@ -363,7 +386,12 @@ pub fn max(field: Field, local: i64) -> i64 {
 
 fn check(field: Field, value: i64, lo: i64, hi: i64) -> Result<(), FieldError> {
     if value < lo || value > hi {
-        return Err(FieldError { field, value: value.to_string(), min: lo, max: hi });
+        return Err(FieldError {
+            field,
+            value: value.to_string(),
+            min: lo,
+            max: hi,
+        });
     }
     Ok(())
 }
@@ -398,7 +426,11 @@ pub fn set(field: Field, local: i64, value: i64) -> Result<i64, FieldError> {
         }
         Field::YearOfEra => {
             check(field, value, 1, MAX_YEAR)?;
-            let y = if year_of(local) <= 0 { 1 - value } else { value };
+            let y = if year_of(local) <= 0 {
+                1 - value
+            } else {
+                value
+            };
             check(Field::Year, y, MIN_YEAR, MAX_YEAR)?;
             Ok(set_year(local, y))
         }
@@ -558,7 +590,10 @@ pub fn short_text(field: Field, value: i64) -> String {
 
 /// Whether a field has text forms (parsed by name).
 pub fn has_text(field: Field) -> bool {
-    matches!(field, Field::MonthOfYear | Field::DayOfWeek | Field::HalfdayOfDay | Field::Era)
+    matches!(
+        field,
+        Field::MonthOfYear | Field::DayOfWeek | Field::HalfdayOfDay | Field::Era
+    )
 }
 
 #[cfg(test)]
@@ -572,7 +607,10 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(2019, 1, 1) * MILLIS_PER_DAY, 1_546_300_800_000);
+        assert_eq!(
+            days_from_civil(2019, 1, 1) * MILLIS_PER_DAY,
+            1_546_300_800_000
+        );
     }
 
     #[test]
@@ -588,14 +626,29 @@ mod tests {
     #[test]
     fn setters_follow_joda() {
         let jan31 = local_millis(2021, 1, 31, 5);
-        assert_eq!(set(Field::MonthOfYear, jan31, 2).unwrap(), local_millis(2021, 2, 28, 5));
+        assert_eq!(
+            set(Field::MonthOfYear, jan31, 2).unwrap(),
+            local_millis(2021, 2, 28, 5)
+        );
         let feb = local_millis(2021, 2, 10, 0);
         let err = set(Field::DayOfMonth, feb, 31).unwrap_err();
-        assert_eq!(err.message(), "Value 31 for dayOfMonth must be in the range [1,28]");
-        assert_eq!(set(Field::DayOfWeek, 0, 1).unwrap(), local_millis(1969, 12, 29, 0));
+        assert_eq!(
+            err.message(),
+            "Value 31 for dayOfMonth must be in the range [1,28]"
+        );
+        assert_eq!(
+            set(Field::DayOfWeek, 0, 1).unwrap(),
+            local_millis(1969, 12, 29, 0)
+        );
         let leap = local_millis(2020, 2, 29, 0);
-        assert_eq!(set(Field::Year, leap, 2021).unwrap(), local_millis(2021, 2, 28, 0));
+        assert_eq!(
+            set(Field::Year, leap, 2021).unwrap(),
+            local_millis(2021, 2, 28, 0)
+        );
         assert_eq!(set(Field::WeekOfWeekyear, 12_345, 1).unwrap(), 12_345);
-        assert_eq!(round_floor(Field::WeekOfWeekyear, 12_345), local_millis(1969, 12, 29, 0));
+        assert_eq!(
+            round_floor(Field::WeekOfWeekyear, 12_345),
+            local_millis(1969, 12, 29, 0)
+        );
     }
 }

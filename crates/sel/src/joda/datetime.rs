@@ -89,7 +89,11 @@ pub fn local_iso(local: i64) -> String {
 
 /// A year printed with at least four digits and a sign when negative (`appendYear(4, 9)`).
 fn year_text(year: i64) -> String {
-    if year < 0 { format!("-{:04}", -year) } else { format!("{year:04}") }
+    if year < 0 {
+        format!("-{:04}", -year)
+    } else {
+        format!("{year:04}")
+    }
 }
 
 impl DateTime {
@@ -120,7 +124,12 @@ impl DateTime {
         ];
         for (field, value, lo, hi) in bounds {
             if value < lo || value > hi {
-                return Err(JodaError::field(FieldError { field, value: value.to_string(), min: lo, max: hi }));
+                return Err(JodaError::field(FieldError {
+                    field,
+                    value: value.to_string(),
+                    min: lo,
+                    max: hi,
+                }));
             }
         }
         let dim = chrono::days_in_month(year, month);
@@ -138,7 +147,9 @@ impl DateTime {
             day,
             hour * MILLIS_PER_HOUR + minute * MILLIS_PER_MINUTE + second * 1000 + millis,
         );
-        let utc = zone.local_to_utc_strict(local).map_err(JodaError::Instant)?;
+        let utc = zone
+            .local_to_utc_strict(local)
+            .map_err(JodaError::Instant)?;
         Ok(DateTime { millis: utc, zone })
     }
 
@@ -159,7 +170,10 @@ impl DateTime {
 
     /// Same instant in another zone (`withZone`).
     pub fn with_zone(&self, zone: Zone) -> DateTime {
-        DateTime { millis: self.millis, zone }
+        DateTime {
+            millis: self.millis,
+            zone,
+        }
     }
 
     /// `plusYears(n)` etc.; `minusX(n)` is `plus(-n)`.
@@ -170,7 +184,10 @@ impl DateTime {
         let exact = |unit_ms: i64| -> Result<DateTime, JodaError> {
             let delta = amount.checked_mul(unit_ms).ok_or_else(overflow)?;
             let millis = self.millis.checked_add(delta).ok_or_else(overflow)?;
-            Ok(DateTime { millis, zone: self.zone.clone() })
+            Ok(DateTime {
+                millis,
+                zone: self.zone.clone(),
+            })
         };
         let local = self.local();
         let new_local = match unit {
@@ -179,13 +196,19 @@ impl DateTime {
             Unit::Seconds => return exact(1000),
             Unit::Millis => return exact(1),
             Unit::Days | Unit::Weeks => {
-                let unit_ms = if unit == Unit::Days { MILLIS_PER_DAY } else { 7 * MILLIS_PER_DAY };
+                let unit_ms = if unit == Unit::Days {
+                    MILLIS_PER_DAY
+                } else {
+                    7 * MILLIS_PER_DAY
+                };
                 let delta = amount.checked_mul(unit_ms).ok_or_else(overflow)?;
                 local.checked_add(delta).ok_or_else(overflow)?
             }
             Unit::Months => {
                 let c = chrono::civil(local);
-                let total = (c.year * 12 + c.month - 1).checked_add(amount).ok_or_else(overflow)?;
+                let total = (c.year * 12 + c.month - 1)
+                    .checked_add(amount)
+                    .ok_or_else(overflow)?;
                 let year = total.div_euclid(12);
                 let month = total.rem_euclid(12) + 1;
                 check_year(year)?;
@@ -193,13 +216,18 @@ impl DateTime {
                 chrono::local_millis(year, month, day, c.millis_of_day)
             }
             Unit::Years => {
-                let year = chrono::get(Field::Year, local).checked_add(amount).ok_or_else(overflow)?;
+                let year = chrono::get(Field::Year, local)
+                    .checked_add(amount)
+                    .ok_or_else(overflow)?;
                 check_year(year)?;
                 chrono::set(Field::Year, local, year).map_err(JodaError::field)?
             }
         };
         check_local_range(new_local)?;
-        Ok(DateTime { millis: self.zone.local_to_utc(new_local), zone: self.zone.clone() })
+        Ok(DateTime {
+            millis: self.zone.local_to_utc(new_local),
+            zone: self.zone.clone(),
+        })
     }
 
     /// `withX(value)`: sets a field on the local time line, keeping the current offset when it
@@ -208,7 +236,10 @@ impl DateTime {
         let local = self.local();
         let new_local = chrono::set(field, local, value).map_err(JodaError::field)?;
         let millis = self.zone.local_to_utc_keeping(new_local, self.millis);
-        let result = DateTime { millis, zone: self.zone.clone() };
+        let result = DateTime {
+            millis,
+            zone: self.zone.clone(),
+        };
         if result.get(field) != value {
             return Err(JodaError::Field(format!(
                 "Value {value} for {} is not supported: {}",
@@ -231,7 +262,10 @@ impl DateTime {
             Some((earlier, _)) => local_result - earlier,
             None => millis,
         };
-        DateTime { millis, zone: self.zone.clone() }
+        DateTime {
+            millis,
+            zone: self.zone.clone(),
+        }
     }
 
     /// Joda's ISO `toString()`: `yyyy-MM-ddTHH:mm:ss.SSS±HH:mm` (`Z` for UTC offsets).
@@ -324,8 +358,14 @@ mod tests {
 
     #[test]
     fn iso_strings() {
-        assert_eq!(DateTime::new(12_345, Zone::utc()).to_iso_string(), "1970-01-01T00:00:12.345Z");
-        assert_eq!(DateTime::new(0, la()).to_iso_string(), "1969-12-31T16:00:00.000-08:00");
+        assert_eq!(
+            DateTime::new(12_345, Zone::utc()).to_iso_string(),
+            "1970-01-01T00:00:12.345Z"
+        );
+        assert_eq!(
+            DateTime::new(0, la()).to_iso_string(),
+            "1969-12-31T16:00:00.000-08:00"
+        );
         let far = at(10_000, 1, 1, 0, 0, Zone::utc());
         assert_eq!(far.to_iso_string(), "10000-01-01T00:00:00.000Z");
         let bc = at(-1, 1, 1, 0, 0, Zone::utc());
@@ -336,17 +376,32 @@ mod tests {
     fn dst_day_arithmetic() {
         // 12:00 + 1 day across spring-forward keeps 12:00 local; +24 hours does not.
         let d = at(2021, 3, 13, 12, 0, la());
-        assert_eq!(d.plus(Unit::Days, 1).unwrap().to_iso_string(), "2021-03-14T12:00:00.000-07:00");
-        assert_eq!(d.plus(Unit::Hours, 24).unwrap().to_iso_string(), "2021-03-14T13:00:00.000-07:00");
+        assert_eq!(
+            d.plus(Unit::Days, 1).unwrap().to_iso_string(),
+            "2021-03-14T12:00:00.000-07:00"
+        );
+        assert_eq!(
+            d.plus(Unit::Hours, 24).unwrap().to_iso_string(),
+            "2021-03-14T13:00:00.000-07:00"
+        );
         // A result in the gap is pushed forward by the gap.
         let d = at(2021, 3, 13, 2, 30, la());
-        assert_eq!(d.plus(Unit::Days, 1).unwrap().to_iso_string(), "2021-03-14T03:30:00.000-07:00");
+        assert_eq!(
+            d.plus(Unit::Days, 1).unwrap().to_iso_string(),
+            "2021-03-14T03:30:00.000-07:00"
+        );
         // A result in the overlap takes the earlier offset.
         let d = at(2021, 11, 8, 1, 30, la());
-        assert_eq!(d.plus(Unit::Days, -1).unwrap().to_iso_string(), "2021-11-07T01:30:00.000-07:00");
+        assert_eq!(
+            d.plus(Unit::Days, -1).unwrap().to_iso_string(),
+            "2021-11-07T01:30:00.000-07:00"
+        );
         // Month-end clamping.
         let d = at(2021, 1, 31, 0, 0, Zone::utc());
-        assert_eq!(d.plus(Unit::Months, 1).unwrap().to_iso_string(), "2021-02-28T00:00:00.000Z");
+        assert_eq!(
+            d.plus(Unit::Months, 1).unwrap().to_iso_string(),
+            "2021-02-28T00:00:00.000Z"
+        );
     }
 
     #[test]
@@ -373,10 +428,16 @@ mod tests {
         let set = later.with_field(Field::MinuteOfHour, 30).unwrap();
         assert_eq!(set.to_iso_string(), "2021-11-07T01:30:00.000-08:00");
         let d = at(2021, 7, 7, 13, 5, la());
-        assert_eq!(d.with_time_at_start_of_day().to_iso_string(), "2021-07-07T00:00:00.000-07:00");
+        assert_eq!(
+            d.with_time_at_start_of_day().to_iso_string(),
+            "2021-07-07T00:00:00.000-07:00"
+        );
         let sp = Zone::for_id("America/Sao_Paulo").unwrap();
         let d = at(2018, 11, 4, 12, 0, sp);
-        assert_eq!(d.with_time_at_start_of_day().to_iso_string(), "2018-11-04T01:00:00.000-02:00");
+        assert_eq!(
+            d.with_time_at_start_of_day().to_iso_string(),
+            "2018-11-04T01:00:00.000-02:00"
+        );
     }
 
     #[test]
@@ -392,10 +453,19 @@ mod tests {
     #[test]
     fn properties() {
         let d = DateTime::new(12_345, Zone::utc());
-        let p = Property { datetime: d, field: Field::DayOfWeek };
+        let p = Property {
+            datetime: d,
+            field: Field::DayOfWeek,
+        };
         assert_eq!(p.as_text(), "Thursday");
-        assert_eq!(p.with_minimum().unwrap().to_iso_string(), "1969-12-29T00:00:12.345Z");
-        assert_eq!(p.with_maximum().unwrap().to_iso_string(), "1970-01-04T00:00:12.345Z");
+        assert_eq!(
+            p.with_minimum().unwrap().to_iso_string(),
+            "1969-12-29T00:00:12.345Z"
+        );
+        assert_eq!(
+            p.with_maximum().unwrap().to_iso_string(),
+            "1970-01-04T00:00:12.345Z"
+        );
         assert_eq!(p.to_string(), "Property[dayOfWeek]");
     }
 }

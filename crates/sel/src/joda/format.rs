@@ -28,16 +28,41 @@ impl PField {
 enum Elem {
     Literal(String),
     /// A decimal field: printed with at least `min` digits, parsed with at most `max`.
-    Number { field: Field, min: usize, max: usize, signed: bool },
-    TwoDigitYear { field: Field, pivot: i64, lenient: bool },
-    Text { field: Field, short: bool },
+    Number {
+        field: Field,
+        min: usize,
+        max: usize,
+        signed: bool,
+    },
+    TwoDigitYear {
+        field: Field,
+        pivot: i64,
+        lenient: bool,
+    },
+    Text {
+        field: Field,
+        short: bool,
+    },
     /// Fraction of a unit (`S`: of a second), printed/parsed with `min..=max` digits.
-    Fraction { unit: i64, min: usize, max: usize },
-    Offset { zero_print: Option<&'static str>, separators: bool, max_fields: u8 },
-    ZoneName { long: bool },
+    Fraction {
+        unit: i64,
+        min: usize,
+        max: usize,
+    },
+    Offset {
+        zero_print: Option<&'static str>,
+        separators: bool,
+        max_fields: u8,
+    },
+    ZoneName {
+        long: bool,
+    },
     ZoneId,
     /// Longest-matching alternative; `optional` adds the empty alternative.
-    Alt { alts: Vec<Vec<Elem>>, optional: bool },
+    Alt {
+        alts: Vec<Vec<Elem>>,
+        optional: bool,
+    },
 }
 
 /// A compiled Joda formatter.
@@ -51,8 +76,10 @@ pub struct Formatter {
 fn is_numeric_token(tok: &str) -> bool {
     let mut chars = tok.chars();
     match chars.next() {
-        Some('c' | 'C' | 'x' | 'y' | 'Y' | 'd' | 'h' | 'H' | 'm' | 's' | 'S' | 'e' | 'D' | 'F' | 'w'
-        | 'W' | 'k' | 'K') => true,
+        Some(
+            'c' | 'C' | 'x' | 'y' | 'Y' | 'd' | 'h' | 'H' | 'm' | 's' | 'S' | 'e' | 'D' | 'F' | 'w'
+            | 'W' | 'k' | 'K',
+        ) => true,
         Some('M') => tok.chars().count() <= 2,
         _ => false,
     }
@@ -99,7 +126,12 @@ fn tokens(pattern: &str) -> Vec<String> {
 }
 
 fn number(field: Field, min: usize, max: usize, signed: bool) -> Elem {
-    Elem::Number { field, min, max: max.max(min), signed }
+    Elem::Number {
+        field,
+        min,
+        max: max.max(min),
+        signed,
+    }
 }
 
 impl Formatter {
@@ -111,14 +143,27 @@ impl Formatter {
         for (k, tok) in toks.iter().enumerate() {
             let n = tok.chars().count();
             let next_numeric = toks.get(k + 1).is_some_and(|t| is_numeric_token(t));
-            let Some(c) = tok.chars().next() else { continue };
+            let Some(c) = tok.chars().next() else {
+                continue;
+            };
             let e = match c {
-                'G' => Elem::Text { field: Field::Era, short: false },
+                'G' => Elem::Text {
+                    field: Field::Era,
+                    short: false,
+                },
                 'C' => number(Field::CenturyOfEra, n, n, true),
                 'x' | 'y' | 'Y' => {
                     if n == 2 {
-                        let field = if c == 'x' { Field::Weekyear } else { Field::Year };
-                        Elem::TwoDigitYear { field, pivot: current_year - 30, lenient: !next_numeric }
+                        let field = if c == 'x' {
+                            Field::Weekyear
+                        } else {
+                            Field::Year
+                        };
+                        Elem::TwoDigitYear {
+                            field,
+                            pivot: current_year - 30,
+                            lenient: !next_numeric,
+                        }
                     } else {
                         let max = if next_numeric { n } else { 9 };
                         match c {
@@ -130,28 +175,49 @@ impl Formatter {
                 }
                 'M' => {
                     if n >= 3 {
-                        Elem::Text { field: Field::MonthOfYear, short: n < 4 }
+                        Elem::Text {
+                            field: Field::MonthOfYear,
+                            short: n < 4,
+                        }
                     } else {
                         number(Field::MonthOfYear, n, 2, false)
                     }
                 }
                 'd' => number(Field::DayOfMonth, n, 2, false),
-                'a' => Elem::Text { field: Field::HalfdayOfDay, short: false },
+                'a' => Elem::Text {
+                    field: Field::HalfdayOfDay,
+                    short: false,
+                },
                 'h' => number(Field::ClockhourOfHalfday, n, 2, false),
                 'H' => number(Field::HourOfDay, n, 2, false),
                 'k' => number(Field::ClockhourOfDay, n, 2, false),
                 'K' => number(Field::HourOfHalfday, n, 2, false),
                 'm' => number(Field::MinuteOfHour, n, 2, false),
                 's' => number(Field::SecondOfMinute, n, 2, false),
-                'S' => Elem::Fraction { unit: 1000, min: n, max: n },
+                'S' => Elem::Fraction {
+                    unit: 1000,
+                    min: n,
+                    max: n,
+                },
                 'e' => number(Field::DayOfWeek, n, 1, false),
-                'E' => Elem::Text { field: Field::DayOfWeek, short: n < 4 },
+                'E' => Elem::Text {
+                    field: Field::DayOfWeek,
+                    short: n < 4,
+                },
                 'D' => number(Field::DayOfYear, n, 3, false),
                 'w' => number(Field::WeekOfWeekyear, n, 2, false),
                 'z' => Elem::ZoneName { long: n >= 4 },
                 'Z' => match n {
-                    1 => Elem::Offset { zero_print: None, separators: false, max_fields: 2 },
-                    2 => Elem::Offset { zero_print: None, separators: true, max_fields: 2 },
+                    1 => Elem::Offset {
+                        zero_print: None,
+                        separators: false,
+                        max_fields: 2,
+                    },
+                    2 => Elem::Offset {
+                        zero_print: None,
+                        separators: true,
+                        max_fields: 2,
+                    },
                     _ => Elem::ZoneId,
                 },
                 '\'' => Elem::Literal(tok.chars().skip(1).collect()),
@@ -159,16 +225,27 @@ impl Formatter {
             };
             elems.push(e);
         }
-        Ok(Formatter { elems, zone: None, printable: true })
+        Ok(Formatter {
+            elems,
+            zone: None,
+            printable: true,
+        })
     }
 
     /// Joda's `ISODateTimeFormat.dateTimeParser()`.
     pub fn iso_parser() -> Formatter {
         let dot = Elem::Alt {
-            alts: vec![vec![Elem::Literal(".".into())], vec![Elem::Literal(",".into())]],
+            alts: vec![
+                vec![Elem::Literal(".".into())],
+                vec![Elem::Literal(",".into())],
+            ],
             optional: false,
         };
-        let offset = Elem::Offset { zero_print: Some("Z"), separators: true, max_fields: 4 };
+        let offset = Elem::Offset {
+            zero_print: Some("Z"),
+            separators: true,
+            max_fields: 4,
+        };
         let time = vec![
             number(Field::HourOfDay, 2, 2, false),
             Elem::Alt {
@@ -184,22 +261,43 @@ impl Formatter {
                                     Elem::Alt {
                                         alts: vec![vec![
                                             dot.clone(),
-                                            Elem::Fraction { unit: 1000, min: 1, max: 9 },
+                                            Elem::Fraction {
+                                                unit: 1000,
+                                                min: 1,
+                                                max: 9,
+                                            },
                                         ]],
                                         optional: true,
                                     },
                                 ],
-                                vec![dot.clone(), Elem::Fraction { unit: MILLIS_PER_MINUTE, min: 1, max: 9 }],
+                                vec![
+                                    dot.clone(),
+                                    Elem::Fraction {
+                                        unit: MILLIS_PER_MINUTE,
+                                        min: 1,
+                                        max: 9,
+                                    },
+                                ],
                             ],
                             optional: true,
                         },
                     ],
-                    vec![dot.clone(), Elem::Fraction { unit: MILLIS_PER_HOUR, min: 1, max: 9 }],
+                    vec![
+                        dot.clone(),
+                        Elem::Fraction {
+                            unit: MILLIS_PER_HOUR,
+                            min: 1,
+                            max: 9,
+                        },
+                    ],
                 ],
                 optional: true,
             },
         ];
-        let optional = |e: Vec<Elem>| Elem::Alt { alts: vec![e], optional: true };
+        let optional = |e: Vec<Elem>| Elem::Alt {
+            alts: vec![e],
+            optional: true,
+        };
         let date = Elem::Alt {
             alts: vec![
                 vec![
@@ -207,14 +305,20 @@ impl Formatter {
                     optional(vec![
                         Elem::Literal("-".into()),
                         number(Field::MonthOfYear, 2, 2, false),
-                        optional(vec![Elem::Literal("-".into()), number(Field::DayOfMonth, 2, 2, false)]),
+                        optional(vec![
+                            Elem::Literal("-".into()),
+                            number(Field::DayOfMonth, 2, 2, false),
+                        ]),
                     ]),
                 ],
                 vec![
                     number(Field::Weekyear, 4, 9, true),
                     Elem::Literal("-W".into()),
                     number(Field::WeekOfWeekyear, 2, 2, false),
-                    optional(vec![Elem::Literal("-".into()), number(Field::DayOfWeek, 1, 1, false)]),
+                    optional(vec![
+                        Elem::Literal("-".into()),
+                        number(Field::DayOfWeek, 1, 1, false),
+                    ]),
                 ],
                 vec![
                     number(Field::Year, 4, 9, true),
@@ -236,7 +340,10 @@ impl Formatter {
             ]),
         ];
         Formatter {
-            elems: vec![Elem::Alt { alts: vec![time_with_t, date_optional_time], optional: false }],
+            elems: vec![Elem::Alt {
+                alts: vec![time_with_t, date_optional_time],
+                optional: false,
+            }],
             zone: None,
             printable: false,
         }
@@ -244,7 +351,10 @@ impl Formatter {
 
     /// `withZone(zone)`.
     pub fn with_zone(&self, zone: Zone) -> Formatter {
-        Formatter { zone: Some(zone), ..self.clone() }
+        Formatter {
+            zone: Some(zone),
+            ..self.clone()
+        }
     }
 
     /// The zone set with `withZone`, if any.
@@ -284,7 +394,11 @@ impl Formatter {
     fn parse(&self, text: &str, default_zone: &Zone) -> Result<(i64, Zone), JodaError> {
         let chars: Vec<char> = text.chars().collect();
         let zone = self.zone.clone().unwrap_or_else(|| default_zone.clone());
-        let mut bucket = Bucket { fields: Vec::new(), offset: None, zone: None };
+        let mut bucket = Bucket {
+            fields: Vec::new(),
+            offset: None,
+            zone: None,
+        };
         let pos = parse_seq(&self.elems, &chars, 0, &mut bucket);
         let end = match pos {
             Ok(p) if p >= chars.len() => p,
@@ -354,7 +468,11 @@ fn print_elem(out: &mut String, e: &Elem, local: i64, millis: i64, offset: i64, 
         }
         Elem::Text { field, short } => {
             let v = chrono::get(*field, local);
-            out.push_str(&if *short { chrono::short_text(*field, v) } else { chrono::text(*field, v) });
+            out.push_str(&if *short {
+                chrono::short_text(*field, v)
+            } else {
+                chrono::text(*field, v)
+            });
         }
         Elem::Fraction { unit, min, max } => {
             let fraction = local.rem_euclid(*unit);
@@ -370,7 +488,11 @@ fn print_elem(out: &mut String, e: &Elem, local: i64, millis: i64, offset: i64, 
             }
             out.push_str(&s);
         }
-        Elem::Offset { zero_print, separators, max_fields } => {
+        Elem::Offset {
+            zero_print,
+            separators,
+            max_fields,
+        } => {
             if offset == 0 {
                 if let Some(z) = zero_print {
                     out.push_str(z);
@@ -398,7 +520,11 @@ fn print_elem(out: &mut String, e: &Elem, local: i64, millis: i64, offset: i64, 
             }
         }
         Elem::ZoneName { long } => {
-            out.push_str(&if *long { zone.long_name(millis) } else { zone.short_name(millis) });
+            out.push_str(&if *long {
+                zone.long_name(millis)
+            } else {
+                zone.short_name(millis)
+            });
         }
         Elem::ZoneId => out.push_str(zone.id()),
         Elem::Alt { .. } => {}
@@ -413,7 +539,12 @@ struct Bucket {
 }
 
 /// Parses a sequence; `Ok(end)` or `Err(failure position)`.
-fn parse_seq(elems: &[Elem], text: &[char], mut pos: usize, bucket: &mut Bucket) -> Result<usize, usize> {
+fn parse_seq(
+    elems: &[Elem],
+    text: &[char],
+    mut pos: usize,
+    bucket: &mut Bucket,
+) -> Result<usize, usize> {
     for e in elems {
         pos = parse_elem(e, text, pos, bucket)?;
     }
@@ -452,7 +583,9 @@ fn parse_elem(e: &Elem, text: &[char], pos: usize, bucket: &mut Bucket) -> Resul
             }
             Ok(pos + n)
         }
-        Elem::Number { field, max, signed, .. } => {
+        Elem::Number {
+            field, max, signed, ..
+        } => {
             let mut limit = (*max).min(text.len().saturating_sub(pos));
             let mut len = 0;
             let mut sign = false;
@@ -479,7 +612,11 @@ fn parse_elem(e: &Elem, text: &[char], pos: usize, bucket: &mut Bucket) -> Resul
             bucket.fields.push((PField::Std(*field), value));
             Ok(pos + len)
         }
-        Elem::TwoDigitYear { field, pivot, lenient } => {
+        Elem::TwoDigitYear {
+            field,
+            pivot,
+            lenient,
+        } => {
             let remaining = text.len().saturating_sub(pos);
             if *lenient {
                 let mut start = pos;
@@ -525,7 +662,11 @@ fn parse_elem(e: &Elem, text: &[char], pos: usize, bucket: &mut Bucket) -> Resul
             };
             let mut year = (a * 10 + b) as i64;
             let low = pivot - 50;
-            let t = if low >= 0 { low % 100 } else { 99 + ((low + 1) % 100) };
+            let t = if low >= 0 {
+                low % 100
+            } else {
+                99 + ((low + 1) % 100)
+            };
             year += low + if year < t { 100 } else { 0 } - t;
             bucket.fields.push((PField::Std(*field), year));
             Ok(pos + 2)
@@ -583,7 +724,9 @@ fn parse_elem(e: &Elem, text: &[char], pos: usize, bucket: &mut Bucket) -> Resul
             if len == 0 || value > i32::MAX as i128 {
                 return Err(pos);
             }
-            bucket.fields.push((PField::MillisWithin(*unit), value as i64));
+            bucket
+                .fields
+                .push((PField::MillisWithin(*unit), value as i64));
             Ok(pos + len)
         }
         Elem::Offset { max_fields, .. } => {
@@ -767,7 +910,10 @@ fn set_field(field: PField, local: i64, value: i64) -> Result<i64, String> {
         PField::Std(f) => chrono::set(f, local, value).map_err(|e| e.message()),
         PField::MillisWithin(unit) => {
             if value < 0 || value >= unit {
-                return Err(format!("Value {value} for millisOfSecond must be in the range [0,{}]", unit - 1));
+                return Err(format!(
+                    "Value {value} for millisOfSecond must be in the range [0,{}]",
+                    unit - 1
+                ));
             }
             Ok(local - local.rem_euclid(unit) + value)
         }
@@ -829,10 +975,22 @@ mod tests {
             fmt("yyyy-MM-dd hh:mm a z zzzz ZZ Z ZZZ").print(t, &la),
             "2021-07-06 06:00 PM PDT Pacific Daylight Time -07:00 -0700 America/Los_Angeles"
         );
-        assert_eq!(fmt("G C YYYY yy xxxx ww e E D S SSS").print(t, &utc()), "AD 20 2021 21 2021 27 3 Wed 188 0 000");
-        assert_eq!(fmt("yyyy-MM-dd HH:mm:ss.SSSSSS").print(t, &utc()), "2021-07-07 01:00:00.000000");
-        assert_eq!(fmt("EEEE MMMM MMM d k K").print(t, &utc()), "Wednesday July Jul 7 1 1");
-        assert_eq!(fmt("'at' HH 'o''clock' ''").print(t, &utc()), "at 01 o'clock '");
+        assert_eq!(
+            fmt("G C YYYY yy xxxx ww e E D S SSS").print(t, &utc()),
+            "AD 20 2021 21 2021 27 3 Wed 188 0 000"
+        );
+        assert_eq!(
+            fmt("yyyy-MM-dd HH:mm:ss.SSSSSS").print(t, &utc()),
+            "2021-07-07 01:00:00.000000"
+        );
+        assert_eq!(
+            fmt("EEEE MMMM MMM d k K").print(t, &utc()),
+            "Wednesday July Jul 7 1 1"
+        );
+        assert_eq!(
+            fmt("'at' HH 'o''clock' ''").print(t, &utc()),
+            "at 01 o'clock '"
+        );
         assert_eq!(fmt("Z ZZ").print(0, &utc()), "+0000 +00:00");
         assert_eq!(fmt("SSS S").print(12_345, &utc()), "345 3");
         assert!(Formatter::for_pattern("q", 2021).is_err());
@@ -844,29 +1002,57 @@ mod tests {
 
     #[test]
     fn parses_leniently_like_joda() {
-        let p = |pat: &str, s: &str| fmt(pat).parse_datetime(s, &utc()).map(|d| d.to_iso_string());
-        assert_eq!(p("yyyyMMdd", "20190101").unwrap(), "2019-01-01T00:00:00.000Z");
-        assert_eq!(p("yyyyMMdd", "2019011").unwrap(), "2019-01-01T00:00:00.000Z");
+        let p = |pat: &str, s: &str| {
+            fmt(pat)
+                .parse_datetime(s, &utc())
+                .map(|d| d.to_iso_string())
+        };
+        assert_eq!(
+            p("yyyyMMdd", "20190101").unwrap(),
+            "2019-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            p("yyyyMMdd", "2019011").unwrap(),
+            "2019-01-01T00:00:00.000Z"
+        );
         assert!(p("yyyyMMdd", "2019010101").is_err());
-        assert_eq!(p("yyyy-MM-dd", "2019-1-5").unwrap(), "2019-01-05T00:00:00.000Z");
+        assert_eq!(
+            p("yyyy-MM-dd", "2019-1-5").unwrap(),
+            "2019-01-05T00:00:00.000Z"
+        );
         assert_eq!(p("yy", "45").unwrap(), "1945-01-01T00:00:00.000Z");
         assert_eq!(p("yy", "30").unwrap(), "2030-01-01T00:00:00.000Z");
         assert_eq!(p("yy", "2019").unwrap(), "2019-01-01T00:00:00.000Z");
         assert_eq!(p("MM-dd", "02-29").unwrap(), "2000-02-29T00:00:00.000Z");
-        assert_eq!(p("dd MMM yyyy", "05 jan 2019").unwrap(), "2019-01-05T00:00:00.000Z");
-        assert_eq!(p("yyyy-MM-dd HH:mm Z", "2019-01-01 10:00 +0500").unwrap(), "2019-01-01T05:00:00.000Z");
+        assert_eq!(
+            p("dd MMM yyyy", "05 jan 2019").unwrap(),
+            "2019-01-05T00:00:00.000Z"
+        );
+        assert_eq!(
+            p("yyyy-MM-dd HH:mm Z", "2019-01-01 10:00 +0500").unwrap(),
+            "2019-01-01T05:00:00.000Z"
+        );
         assert_eq!(p("yyyy", "2019").unwrap(), "2019-01-01T00:00:00.000Z");
         let e = p("YYYYMMdd", "20200230").unwrap_err();
-        assert_eq!(e.message(), "Cannot parse \"20200230\": Value 30 for dayOfMonth must be in the range [1,29]");
+        assert_eq!(
+            e.message(),
+            "Cannot parse \"20200230\": Value 30 for dayOfMonth must be in the range [1,29]"
+        );
         let e = p("YYYYMMdd", "2019010101").unwrap_err();
-        assert_eq!(e.message(), "Invalid format: \"2019010101\" is malformed at \"01\"");
+        assert_eq!(
+            e.message(),
+            "Invalid format: \"2019010101\" is malformed at \"01\""
+        );
     }
 
     #[test]
     fn parse_respects_dst() {
         let la = Zone::for_id("America/Los_Angeles").unwrap();
         let f = fmt("yyyy-MM-dd HH:mm").with_zone(la);
-        assert!(matches!(f.parse_datetime("2021-03-14 02:30", &utc()), Err(JodaError::Instant(_))));
+        assert!(matches!(
+            f.parse_datetime("2021-03-14 02:30", &utc()),
+            Err(JodaError::Instant(_))
+        ));
         let d = f.parse_datetime("2021-11-07 01:30", &utc()).unwrap();
         assert_eq!(d.to_iso_string(), "2021-11-07T01:30:00.000-07:00");
     }
@@ -885,6 +1071,11 @@ mod tests {
         assert!(p("2019-13-01").is_err());
         assert!(p("hello").is_err());
         // A bare 8-digit number is a year.
-        assert_eq!(iso.parse_datetime("20190101", &utc()).unwrap().get(Field::Year), 20_190_101);
+        assert_eq!(
+            iso.parse_datetime("20190101", &utc())
+                .unwrap()
+                .get(Field::Year),
+            20_190_101
+        );
     }
 }

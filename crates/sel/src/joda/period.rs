@@ -22,7 +22,10 @@ const SEPARATORS: [&str; 6] = [", and ", ",and ", " and ", ", ", " ", ","];
 fn matches_at(text: &[char], pos: usize, word: &str) -> bool {
     let n = word.chars().count();
     pos + n <= text.len()
-        && text[pos..pos + n].iter().zip(word.chars()).all(|(a, b)| a.eq_ignore_ascii_case(&b))
+        && text[pos..pos + n]
+            .iter()
+            .zip(word.chars())
+            .all(|(a, b)| a.eq_ignore_ascii_case(&b))
 }
 
 /// Suffix (plural tried first) at `pos`.
@@ -45,7 +48,9 @@ fn invalid(text: &str, pos: usize) -> JodaError {
         return JodaError::Argument(format!("Invalid format: \"{text}\" is too short"));
     }
     let rest: String = chars[pos..].iter().collect();
-    JodaError::Argument(format!("Invalid format: \"{text}\" is malformed at \"{rest}\""))
+    JodaError::Argument(format!(
+        "Invalid format: \"{text}\" is malformed at \"{rest}\""
+    ))
 }
 
 /// Parses an English word-based period and returns its standard duration in milliseconds.
@@ -87,7 +92,11 @@ pub fn parse_duration_millis(text: &str) -> Result<i64, JodaError> {
         };
         p += n;
         if unit == 0 && value != 0 {
-            let what = if singular == " year" { "years" } else { "months" };
+            let what = if singular == " year" {
+                "years"
+            } else {
+                "months"
+            };
             return Err(JodaError::Unsupported(format!(
                 "Cannot convert to Duration as this period contains {what} and {what} vary in length"
             )));
@@ -120,14 +129,23 @@ mod tests {
     #[test]
     fn english_word_periods() {
         assert_eq!(parse_duration_millis("1 day").unwrap(), MILLIS_PER_DAY);
-        assert_eq!(parse_duration_millis("2 hours").unwrap(), 2 * MILLIS_PER_HOUR);
+        assert_eq!(
+            parse_duration_millis("2 hours").unwrap(),
+            2 * MILLIS_PER_HOUR
+        );
         assert_eq!(
             parse_duration_millis("1 day and 2 hours").unwrap(),
             MILLIS_PER_DAY + 2 * MILLIS_PER_HOUR
         );
-        assert_eq!(parse_duration_millis("1 week, 3 minutes").unwrap(), MILLIS_PER_WEEK + 3 * MILLIS_PER_MINUTE);
+        assert_eq!(
+            parse_duration_millis("1 week, 3 minutes").unwrap(),
+            MILLIS_PER_WEEK + 3 * MILLIS_PER_MINUTE
+        );
         assert_eq!(parse_duration_millis("10 Seconds").unwrap(), 10_000);
-        assert!(matches!(parse_duration_millis("1 month"), Err(JodaError::Unsupported(_))));
+        assert!(matches!(
+            parse_duration_millis("1 month"),
+            Err(JodaError::Unsupported(_))
+        ));
         assert!(parse_duration_millis("2 hours 1 day").is_err());
         assert!(parse_duration_millis("soon").is_err());
         assert!(parse_duration_millis("1 day and").is_err());

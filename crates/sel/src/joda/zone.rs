@@ -44,8 +44,10 @@ impl fmt::Display for Zone {
 fn available_ids() -> &'static HashSet<String> {
     static IDS: OnceLock<HashSet<String>> = OnceLock::new();
     IDS.get_or_init(|| {
-        let mut set: HashSet<String> =
-            jiff::tz::db().available().map(|n| n.as_str().to_string()).collect();
+        let mut set: HashSet<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_string())
+            .collect();
         for (alias, _) in LINKS {
             set.insert(alias.to_string());
         }
@@ -65,7 +67,12 @@ pub fn all_ids() -> &'static [String] {
 
 fn utc_zone() -> &'static Zone {
     static UTC: OnceLock<Zone> = OnceLock::new();
-    UTC.get_or_init(|| Zone(Arc::new(Inner { id: "UTC".into(), kind: Kind::Fixed(0) })))
+    UTC.get_or_init(|| {
+        Zone(Arc::new(Inner {
+            id: "UTC".into(),
+            kind: Kind::Fixed(0),
+        }))
+    })
 }
 
 /// Joda `printOffset`: `+05:30`, with seconds and millis only when non-zero.
@@ -164,7 +171,10 @@ impl Zone {
         if offset_millis == 0 {
             return Zone::utc();
         }
-        Zone(Arc::new(Inner { id: print_offset(offset_millis), kind: Kind::Fixed(offset_millis) }))
+        Zone(Arc::new(Inner {
+            id: print_offset(offset_millis),
+            kind: Kind::Fixed(offset_millis),
+        }))
     }
 
     /// Joda's `DateTimeZone.forID`.
@@ -178,7 +188,10 @@ impl Zone {
         };
         if available_ids().contains(canonical) {
             if let Ok(tz) = jiff::tz::db().get(canonical) {
-                return Ok(Zone(Arc::new(Inner { id: canonical.to_string(), kind: Kind::Tz(tz) })));
+                return Ok(Zone(Arc::new(Inner {
+                    id: canonical.to_string(),
+                    kind: Kind::Tz(tz),
+                })));
             }
         }
         if id.starts_with('+') || id.starts_with('-') {
@@ -243,7 +256,9 @@ impl Zone {
         );
         match dt {
             Ok(dt) => tz.to_ambiguous_timestamp(dt).offset(),
-            Err(_) => AmbiguousOffset::Unambiguous { offset: tz.to_offset(Zone::timestamp(local)) },
+            Err(_) => AmbiguousOffset::Unambiguous {
+                offset: tz.to_offset(Zone::timestamp(local)),
+            },
         }
     }
 
@@ -274,9 +289,10 @@ impl Zone {
         match &self.0.kind {
             Kind::Fixed(_) => None,
             Kind::Tz(_) => match self.ambiguous(local) {
-                AmbiguousOffset::Fold { before, after } => {
-                    Some((before.seconds() as i64 * 1000, after.seconds() as i64 * 1000))
-                }
+                AmbiguousOffset::Fold { before, after } => Some((
+                    before.seconds() as i64 * 1000,
+                    after.seconds() as i64 * 1000,
+                )),
                 _ => None,
             },
         }
@@ -321,9 +337,11 @@ impl Zone {
     fn abbreviation(&self, instant: i64) -> Option<String> {
         match &self.0.kind {
             Kind::Fixed(_) => None,
-            Kind::Tz(tz) => {
-                Some(tz.to_offset_info(Zone::timestamp(instant)).abbreviation().to_string())
-            }
+            Kind::Tz(tz) => Some(
+                tz.to_offset_info(Zone::timestamp(instant))
+                    .abbreviation()
+                    .to_string(),
+            ),
         }
     }
 
@@ -338,10 +356,19 @@ impl Zone {
     /// abbreviation when it is alphabetic, else the printed offset.
     pub fn short_name(&self, instant: i64) -> String {
         if let Kind::Fixed(o) = self.0.kind {
-            return if o == 0 { "UTC".into() } else { self.0.id.clone() };
+            return if o == 0 {
+                "UTC".into()
+            } else {
+                self.0.id.clone()
+            };
         }
         if let Some(names) = names(self.id()) {
-            return if self.is_dst(instant) { names.3 } else { names.1 }.to_string();
+            return if self.is_dst(instant) {
+                names.3
+            } else {
+                names.1
+            }
+            .to_string();
         }
         match self.abbreviation(instant) {
             Some(a) if a.chars().all(|c| c.is_ascii_alphabetic()) => a,
@@ -352,10 +379,19 @@ impl Zone {
     /// Long display name (`zzzz`).
     pub fn long_name(&self, instant: i64) -> String {
         if let Kind::Fixed(o) = self.0.kind {
-            return if o == 0 { "Coordinated Universal Time".into() } else { self.0.id.clone() };
+            return if o == 0 {
+                "Coordinated Universal Time".into()
+            } else {
+                self.0.id.clone()
+            };
         }
         if let Some(names) = names(self.id()) {
-            return if self.is_dst(instant) { names.2 } else { names.0 }.to_string();
+            return if self.is_dst(instant) {
+                names.2
+            } else {
+                names.0
+            }
+            .to_string();
         }
         print_offset(self.offset(instant))
     }
@@ -370,55 +406,121 @@ fn unreachable_fixed() -> ! {
 
 /// (standard long, standard short, daylight long, daylight short) names, JDK en_US.
 fn names(id: &str) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
-    const PACIFIC: (&str, &str, &str, &str) =
-        ("Pacific Standard Time", "PST", "Pacific Daylight Time", "PDT");
-    const MOUNTAIN: (&str, &str, &str, &str) =
-        ("Mountain Standard Time", "MST", "Mountain Daylight Time", "MDT");
-    const CENTRAL: (&str, &str, &str, &str) =
-        ("Central Standard Time", "CST", "Central Daylight Time", "CDT");
-    const EASTERN: (&str, &str, &str, &str) =
-        ("Eastern Standard Time", "EST", "Eastern Daylight Time", "EDT");
-    const CET: (&str, &str, &str, &str) =
-        ("Central European Standard Time", "CET", "Central European Summer Time", "CEST");
-    const EET: (&str, &str, &str, &str) =
-        ("Eastern European Standard Time", "EET", "Eastern European Summer Time", "EEST");
+    const PACIFIC: (&str, &str, &str, &str) = (
+        "Pacific Standard Time",
+        "PST",
+        "Pacific Daylight Time",
+        "PDT",
+    );
+    const MOUNTAIN: (&str, &str, &str, &str) = (
+        "Mountain Standard Time",
+        "MST",
+        "Mountain Daylight Time",
+        "MDT",
+    );
+    const CENTRAL: (&str, &str, &str, &str) = (
+        "Central Standard Time",
+        "CST",
+        "Central Daylight Time",
+        "CDT",
+    );
+    const EASTERN: (&str, &str, &str, &str) = (
+        "Eastern Standard Time",
+        "EST",
+        "Eastern Daylight Time",
+        "EDT",
+    );
+    const CET: (&str, &str, &str, &str) = (
+        "Central European Standard Time",
+        "CET",
+        "Central European Summer Time",
+        "CEST",
+    );
+    const EET: (&str, &str, &str, &str) = (
+        "Eastern European Standard Time",
+        "EET",
+        "Eastern European Summer Time",
+        "EEST",
+    );
     Some(match id {
         "America/Los_Angeles" | "America/Vancouver" | "America/Tijuana" | "PST8PDT" => PACIFIC,
         "America/Denver" | "America/Phoenix" | "America/Boise" | "America/Edmonton" | "MST"
         | "MST7MDT" => MOUNTAIN,
         "America/Chicago" | "America/Winnipeg" | "America/Mexico_City" | "CST6CDT" => CENTRAL,
-        "America/New_York" | "America/Detroit" | "America/Toronto" | "America/Indiana/Indianapolis"
-        | "America/Kentucky/Louisville" | "EST" | "EST5EDT" => EASTERN,
-        "America/Anchorage" => ("Alaska Standard Time", "AKST", "Alaska Daylight Time", "AKDT"),
-        "Pacific/Honolulu" | "HST" => {
-            ("Hawaii-Aleutian Standard Time", "HST", "Hawaii-Aleutian Daylight Time", "HDT")
-        }
-        "America/Halifax" => ("Atlantic Standard Time", "AST", "Atlantic Daylight Time", "ADT"),
-        "America/Sao_Paulo" => ("Brasilia Standard Time", "BRT", "Brasilia Summer Time", "BRST"),
+        "America/New_York"
+        | "America/Detroit"
+        | "America/Toronto"
+        | "America/Indiana/Indianapolis"
+        | "America/Kentucky/Louisville"
+        | "EST"
+        | "EST5EDT" => EASTERN,
+        "America/Anchorage" => (
+            "Alaska Standard Time",
+            "AKST",
+            "Alaska Daylight Time",
+            "AKDT",
+        ),
+        "Pacific/Honolulu" | "HST" => (
+            "Hawaii-Aleutian Standard Time",
+            "HST",
+            "Hawaii-Aleutian Daylight Time",
+            "HDT",
+        ),
+        "America/Halifax" => (
+            "Atlantic Standard Time",
+            "AST",
+            "Atlantic Daylight Time",
+            "ADT",
+        ),
+        "America/Sao_Paulo" => (
+            "Brasilia Standard Time",
+            "BRT",
+            "Brasilia Summer Time",
+            "BRST",
+        ),
         "Europe/London" => ("Greenwich Mean Time", "GMT", "British Summer Time", "BST"),
         "Europe/Dublin" => ("Greenwich Mean Time", "GMT", "Irish Standard Time", "IST"),
-        "Europe/Lisbon" => ("Western European Standard Time", "WET", "Western European Summer Time", "WEST"),
-        "Europe/Berlin" | "Europe/Paris" | "Europe/Amsterdam" | "Europe/Brussels" | "Europe/Madrid"
-        | "Europe/Rome" | "Europe/Vienna" | "Europe/Zurich" | "Europe/Stockholm" | "Europe/Oslo"
-        | "Europe/Copenhagen" | "Europe/Prague" | "Europe/Warsaw" | "Europe/Budapest" | "CET" => CET,
-        "Europe/Athens" | "Europe/Helsinki" | "Europe/Kiev" | "Europe/Kyiv" | "Europe/Bucharest"
-        | "EET" => EET,
+        "Europe/Lisbon" => (
+            "Western European Standard Time",
+            "WET",
+            "Western European Summer Time",
+            "WEST",
+        ),
+        "Europe/Berlin" | "Europe/Paris" | "Europe/Amsterdam" | "Europe/Brussels"
+        | "Europe/Madrid" | "Europe/Rome" | "Europe/Vienna" | "Europe/Zurich"
+        | "Europe/Stockholm" | "Europe/Oslo" | "Europe/Copenhagen" | "Europe/Prague"
+        | "Europe/Warsaw" | "Europe/Budapest" | "CET" => CET,
+        "Europe/Athens" | "Europe/Helsinki" | "Europe/Kiev" | "Europe/Kyiv"
+        | "Europe/Bucharest" | "EET" => EET,
         "Europe/Moscow" => ("Moscow Standard Time", "MSK", "Moscow Summer Time", "MSD"),
         "Asia/Kolkata" => ("India Standard Time", "IST", "India Daylight Time", "IDT"),
         "Asia/Tokyo" => ("Japan Standard Time", "JST", "Japan Daylight Time", "JDT"),
         "Asia/Seoul" => ("Korean Standard Time", "KST", "Korean Daylight Time", "KDT"),
         "Asia/Shanghai" => ("China Standard Time", "CST", "China Daylight Time", "CDT"),
-        "Asia/Hong_Kong" => ("Hong Kong Standard Time", "HKT", "Hong Kong Summer Time", "HKST"),
-        "Asia/Singapore" => ("Singapore Standard Time", "SGT", "Singapore Daylight Time", "SGT"),
+        "Asia/Hong_Kong" => (
+            "Hong Kong Standard Time",
+            "HKT",
+            "Hong Kong Summer Time",
+            "HKST",
+        ),
+        "Asia/Singapore" => (
+            "Singapore Standard Time",
+            "SGT",
+            "Singapore Daylight Time",
+            "SGT",
+        ),
         "Australia/Sydney" | "Australia/Melbourne" | "Australia/Hobart" => (
             "Australian Eastern Standard Time",
             "AEST",
             "Australian Eastern Daylight Time",
             "AEDT",
         ),
-        "Etc/UTC" | "Etc/UCT" | "Etc/Universal" | "Etc/Zulu" => {
-            ("Coordinated Universal Time", "UTC", "Coordinated Universal Time", "UTC")
-        }
+        "Etc/UTC" | "Etc/UCT" | "Etc/Universal" | "Etc/Zulu" => (
+            "Coordinated Universal Time",
+            "UTC",
+            "Coordinated Universal Time",
+            "UTC",
+        ),
         "Etc/GMT" | "Etc/Greenwich" => ("Greenwich Mean Time", "GMT", "Greenwich Mean Time", "GMT"),
         _ => return None,
     })
@@ -431,14 +533,25 @@ mod tests {
     #[test]
     fn ids_follow_joda() {
         assert_eq!(Zone::for_id("UTC").unwrap().id(), "UTC");
-        assert_eq!(Zone::for_id("US/Pacific").unwrap().id(), "America/Los_Angeles");
+        assert_eq!(
+            Zone::for_id("US/Pacific").unwrap().id(),
+            "America/Los_Angeles"
+        );
         assert_eq!(Zone::for_id("Asia/Calcutta").unwrap().id(), "Asia/Kolkata");
         assert_eq!(Zone::for_id("GMT").unwrap().id(), "Etc/GMT");
         assert_eq!(Zone::for_id("+05:30").unwrap().id(), "+05:30");
         assert_eq!(Zone::for_id("-0800").unwrap().id(), "-08:00");
         assert_eq!(Zone::for_id("+00:00").unwrap().id(), "UTC");
         assert!(Zone::for_id("EST").is_ok());
-        for bad in ["utc", "PST", "Nowhere/City", "../../etc/passwd", "", "+24:00", "america/los_angeles"] {
+        for bad in [
+            "utc",
+            "PST",
+            "Nowhere/City",
+            "../../etc/passwd",
+            "",
+            "+24:00",
+            "america/los_angeles",
+        ] {
             assert!(Zone::for_id(bad).is_err(), "{bad}");
         }
     }

@@ -6,7 +6,10 @@
 pub(crate) const LINKS: &[(&str, &str)] = &[
     ("Africa/Asmera", "Africa/Nairobi"),
     ("Africa/Timbuktu", "Africa/Abidjan"),
-    ("America/Argentina/ComodRivadavia", "America/Argentina/Catamarca"),
+    (
+        "America/Argentina/ComodRivadavia",
+        "America/Argentina/Catamarca",
+    ),
     ("America/Atka", "America/Adak"),
     ("America/Buenos_Aires", "America/Argentina/Buenos_Aires"),
     ("America/Catamarca", "America/Argentina/Catamarca"),

@@ -29,7 +29,9 @@ fn number_arg(v: &Val) -> Result<f64> {
     match &*v.borrow() {
         Obj::Long(x) => Ok(*x as f64),
         Obj::Double(x) => Ok(*x),
-        Obj::Null | Obj::Void | Obj::Str(None) => Err(null_pointer("Cannot invoke \"java.lang.Number.doubleValue()\"")),
+        Obj::Null | Obj::Void | Obj::Str(None) => Err(null_pointer(
+            "Cannot invoke \"java.lang.Number.doubleValue()\"",
+        )),
         other => Err(cast_error(other, "java.lang.Number")),
     }
 }
@@ -53,7 +55,13 @@ pub(crate) fn call_math(it: &mut Interp, obj: &Obj, name: &str, args: &[Val]) ->
     }
 }
 
-pub(crate) fn call_uuid(it: &mut Interp, u: Option<u128>, obj: &Obj, name: &str, args: &[Val]) -> Result<Val> {
+pub(crate) fn call_uuid(
+    it: &mut Interp,
+    u: Option<u128>,
+    obj: &Obj,
+    name: &str,
+    args: &[Val],
+) -> Result<Val> {
     match (name, args) {
         ("randomUUID", []) => it.mk(Obj::Uuid(Some(fastrand::u128(..)))),
         ("toString", []) => it.mk_str(u.map(uuid_text).unwrap_or_else(|| "null".into())),

@@ -69,7 +69,10 @@ pub(crate) fn call(it: &mut Interp, recv: &Val, name: &str, args: &[Val]) -> Res
         Obj::Misc => misc::call_misc(it, &obj, name, args),
         Obj::Util => util::call(it, &obj, name, args),
         Obj::Params => params::call(it, &obj, name, args),
-        other => Err(unsupported(format!("{} DO NOT support calling {name}", other.type_name()))),
+        other => Err(unsupported(format!(
+            "{} DO NOT support calling {name}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -108,7 +111,10 @@ pub(crate) fn construct(it: &mut Interp, ty: BaseType, args: &[Val]) -> Result<V
             it.mk(Obj::Map(Some(Default::default())))
         }
         BaseType::DateTime => time::construct_datetime(it, args),
-        other => Err(unsupported(format!("{} DO NOT support calling constructor", other.name()))),
+        other => Err(unsupported(format!(
+            "{} DO NOT support calling constructor",
+            other.name()
+        ))),
     }
 }
 
@@ -124,7 +130,9 @@ impl TextBudget {
         if s.len() > self.left {
             return Err(Error::Limit {
                 limit: crate::error::LimitKind::Memory,
-                message: "SEL evaluation aborted as it takes too much memory (in byte) building a string".into(),
+                message:
+                    "SEL evaluation aborted as it takes too much memory (in byte) building a string"
+                        .into(),
             });
         }
         self.left -= s.len();
@@ -135,7 +143,10 @@ impl TextBudget {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > 100 {
-            return Err(Error::runtime(JavaClass::RuntimeException, "StackOverflowError"));
+            return Err(Error::runtime(
+                JavaClass::RuntimeException,
+                "StackOverflowError",
+            ));
         }
         Ok(())
     }
@@ -168,15 +179,35 @@ fn write_sel(out: &mut String, o: &Obj, b: &mut TextBudget) -> Result<()> {
         }
         Obj::Map(None) => b.push(out, "null"),
         Obj::Map(Some(m)) => write_map(out, m, b),
-        Obj::DateTime(d) => b.push(out, &d.as_ref().map(DateTime::to_iso_string).unwrap_or_else(|| "null".into())),
+        Obj::DateTime(d) => b.push(
+            out,
+            &d.as_ref()
+                .map(DateTime::to_iso_string)
+                .unwrap_or_else(|| "null".into()),
+        ),
         Obj::Zone(z) => b.push(out, z.as_ref().map(|z| z.id()).unwrap_or("null")),
         Obj::Formatter(f) => b.push(
             out,
-            &identity(o.java_class(), f.as_ref().map_or(std::ptr::null(), |f| Rc::as_ptr(f) as *const u8)),
+            &identity(
+                o.java_class(),
+                f.as_ref()
+                    .map_or(std::ptr::null(), |f| Rc::as_ptr(f) as *const u8),
+            ),
         ),
-        Obj::Property(p) => b.push(out, &p.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "null".into())),
-        Obj::Days(d) => b.push(out, &d.map(|d| format!("P{d}D")).unwrap_or_else(|| "null".into())),
-        Obj::Uuid(u) => b.push(out, &identity(o.java_class(), u.unwrap_or(0) as usize as *const u8)),
+        Obj::Property(p) => b.push(
+            out,
+            &p.as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "null".into()),
+        ),
+        Obj::Days(d) => b.push(
+            out,
+            &d.map(|d| format!("P{d}D")).unwrap_or_else(|| "null".into()),
+        ),
+        Obj::Uuid(u) => b.push(
+            out,
+            &identity(o.java_class(), u.unwrap_or(0) as usize as *const u8),
+        ),
         Obj::Error(m) => {
             b.push(out, "ERROR: ")?;
             b.push(out, m)
@@ -194,7 +225,9 @@ fn write_map(out: &mut String, m: &crate::rt::MapData, b: &mut TextBudget) -> Re
     let map = m.borrow();
     let order = hashmap_order(map.keys().map(|k| k.as_deref()));
     for (n, i) in order.into_iter().enumerate() {
-        let Some((k, v)) = map.get_index(i) else { continue };
+        let Some((k, v)) = map.get_index(i) else {
+            continue;
+        };
         if n > 0 {
             b.push(out, ", ")?;
         }
@@ -209,7 +242,10 @@ fn write_map(out: &mut String, m: &crate::rt::MapData, b: &mut TextBudget) -> Re
 /// `SelType.toString()` (for messages; bounded).
 pub(crate) fn sel_string_of(o: &Obj) -> String {
     let mut out = String::new();
-    let mut b = TextBudget { left: 100_000, depth: 0 };
+    let mut b = TextBudget {
+        left: 100_000,
+        depth: 0,
+    };
     match write_sel(&mut out, o, &mut b) {
         Ok(()) => out,
         Err(_) => {
@@ -221,18 +257,23 @@ pub(crate) fn sel_string_of(o: &Obj) -> String {
 
 /// Java's `"" + obj.getInternalVal()`: how `+` and `+=` turn a value into text.
 pub(crate) fn java_string(it: &mut Interp, o: &Obj) -> Result<String> {
-    let mut b = TextBudget { left: (it.memory_left() / 2) as usize, depth: 0 };
+    let mut b = TextBudget {
+        left: (it.memory_left() / 2) as usize,
+        depth: 0,
+    };
     let mut out = String::new();
     match o {
         Obj::Null | Obj::Void => b.push(&mut out, "null")?,
-        Obj::Array(e, items) => {
-            b.push(&mut out, &identity(e.java_array_class(), Rc::as_ptr(items) as *const u8))?
-        }
+        Obj::Array(e, items) => b.push(
+            &mut out,
+            &identity(e.java_array_class(), Rc::as_ptr(items) as *const u8),
+        )?,
         Obj::Formatter(f) => b.push(
             &mut out,
             &identity(
                 "org.joda.time.format.DateTimeFormatter",
-                f.as_ref().map_or(std::ptr::null(), |f| Rc::as_ptr(f) as *const u8),
+                f.as_ref()
+                    .map_or(std::ptr::null(), |f| Rc::as_ptr(f) as *const u8),
             ),
         )?,
         Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
@@ -272,7 +313,10 @@ pub(crate) fn unbox(o: &Obj) -> Result<Unboxed> {
 
 fn unbox_depth(o: &Obj, depth: u32) -> Result<Unboxed> {
     if depth > 100 {
-        return Err(Error::runtime(JavaClass::RuntimeException, "StackOverflowError"));
+        return Err(Error::runtime(
+            JavaClass::RuntimeException,
+            "StackOverflowError",
+        ));
     }
     Ok(match o {
         Obj::Null | Obj::Void => Unboxed::Null,
@@ -290,25 +334,37 @@ fn unbox_depth(o: &Obj, depth: u32) -> Result<Unboxed> {
             let items = items.borrow();
             match e {
                 Elem::Str => Unboxed::StrArray(
-                    items.iter().map(|v| match &*v.borrow() {
-                        Obj::Str(s) => s.as_deref().map(str::to_string),
-                        _ => None,
-                    }).collect(),
+                    items
+                        .iter()
+                        .map(|v| match &*v.borrow() {
+                            Obj::Str(s) => s.as_deref().map(str::to_string),
+                            _ => None,
+                        })
+                        .collect(),
                 ),
                 Elem::Long => Unboxed::LongArray(
-                    items.iter().map(|v| match &*v.borrow() {
-                        Obj::Long(x) => *x,
-                        _ => 0,
-                    }).collect(),
+                    items
+                        .iter()
+                        .map(|v| match &*v.borrow() {
+                            Obj::Long(x) => *x,
+                            _ => 0,
+                        })
+                        .collect(),
                 ),
                 Elem::Double => Unboxed::DoubleArray(
-                    items.iter().map(|v| match &*v.borrow() {
-                        Obj::Double(x) => *x,
-                        _ => 0.0,
-                    }).collect(),
+                    items
+                        .iter()
+                        .map(|v| match &*v.borrow() {
+                            Obj::Double(x) => *x,
+                            _ => 0.0,
+                        })
+                        .collect(),
                 ),
                 Elem::Bool => Unboxed::BoolArray(
-                    items.iter().map(|v| matches!(&*v.borrow(), Obj::Bool(true))).collect(),
+                    items
+                        .iter()
+                        .map(|v| matches!(&*v.borrow(), Obj::Bool(true)))
+                        .collect(),
                 ),
             }
         }
@@ -378,7 +434,10 @@ pub(crate) fn to_value(o: &Obj) -> Result<crate::Value> {
 fn to_value_depth(o: &Obj, depth: u32) -> Result<crate::Value> {
     use crate::Value;
     if depth > 100 {
-        return Err(Error::runtime(JavaClass::RuntimeException, "StackOverflowError"));
+        return Err(Error::runtime(
+            JavaClass::RuntimeException,
+            "StackOverflowError",
+        ));
     }
     Ok(match o {
         Obj::Null => Value::Null,
@@ -410,7 +469,11 @@ fn to_value_depth(o: &Obj, depth: u32) -> Result<crate::Value> {
         Obj::Property(p) => Value::DateTimeProperty(p.clone()),
         Obj::Days(d) => Value::DateTimeDays(*d),
         Obj::Uuid(u) => Value::Uuid(*u),
-        Obj::Error(m) => return Err(Error::Thrown { message: m.to_string() }),
+        Obj::Error(m) => {
+            return Err(Error::Thrown {
+                message: m.to_string(),
+            });
+        }
         Obj::Params | Obj::Util | Obj::Misc | Obj::Math => Value::Helper(o.type_name()),
     })
 }

@@ -47,11 +47,20 @@ pub(crate) fn construct_long(it: &mut Interp, args: &[Val]) -> Result<Val> {
             let v = long_of(it, a)?;
             Ok(crate::rt::new_val(Obj::Long(v)))
         }
-        _ => Err(illegal_arg(format!("Invalid input arguments ({}) for Long constructor", args_text(args)))),
+        _ => Err(illegal_arg(format!(
+            "Invalid input arguments ({}) for Long constructor",
+            args_text(args)
+        ))),
     }
 }
 
-pub(crate) fn call_long(it: &mut Interp, v: i64, obj: &Obj, name: &str, args: &[Val]) -> Result<Val> {
+pub(crate) fn call_long(
+    it: &mut Interp,
+    v: i64,
+    obj: &Obj,
+    name: &str,
+    args: &[Val],
+) -> Result<Val> {
     match (name, args) {
         ("toString", []) => it.mk_str(v.to_string()),
         ("toString", [a]) => {
@@ -97,10 +106,19 @@ pub(crate) fn construct_double(it: &mut Interp, args: &[Val]) -> Result<Val> {
             _ => {}
         }
     }
-    Err(illegal_arg(format!("Invalid input arguments ({}) for Double constructor", args_text(args))))
+    Err(illegal_arg(format!(
+        "Invalid input arguments ({}) for Double constructor",
+        args_text(args)
+    )))
 }
 
-pub(crate) fn call_double(it: &mut Interp, v: f64, obj: &Obj, name: &str, args: &[Val]) -> Result<Val> {
+pub(crate) fn call_double(
+    it: &mut Interp,
+    v: f64,
+    obj: &Obj,
+    name: &str,
+    args: &[Val],
+) -> Result<Val> {
     match (name, args) {
         ("toString", []) => it.mk_str(double_to_string(v)),
         ("toString", [a]) => {
@@ -146,5 +164,8 @@ pub(crate) fn construct_boolean(it: &mut Interp, args: &[Val]) -> Result<Val> {
             _ => {}
         }
     }
-    Err(illegal_arg(format!("Invalid input arguments ({}) for Boolean constructor", args_text(args))))
+    Err(illegal_arg(format!(
+        "Invalid input arguments ({}) for Boolean constructor",
+        args_text(args)
+    )))
 }

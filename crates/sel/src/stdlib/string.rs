@@ -52,11 +52,20 @@ pub(crate) fn java_object_string(u: &Unboxed) -> String {
             let parts: Vec<String> = order
                 .into_iter()
                 .filter_map(|i| entries.get(i))
-                .map(|(k, v)| format!("{}={}", k.as_deref().unwrap_or("null"), java_object_string(v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        k.as_deref().unwrap_or("null"),
+                        java_object_string(v)
+                    )
+                })
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
-        Unboxed::DateTime(d) => d.as_ref().map(|d| d.to_iso_string()).unwrap_or_else(|| "null".into()),
+        Unboxed::DateTime(d) => d
+            .as_ref()
+            .map(|d| d.to_iso_string())
+            .unwrap_or_else(|| "null".into()),
         Unboxed::Other(s) => s.clone(),
     }
 }
@@ -71,7 +80,10 @@ fn fmt_arg(u: Unboxed) -> FmtArg {
         Unboxed::Str(Some(s)) => FmtArg::Str(s),
         other => {
             let text = java_object_string(&other);
-            FmtArg::Obj { hash: text::hash_code(&text), text }
+            FmtArg::Obj {
+                hash: text::hash_code(&text),
+                text,
+            }
         }
     }
 }
@@ -87,7 +99,9 @@ fn format_error(message: String) -> Error {
 
 fn varargs_format(it: &mut Interp, args: &[Val]) -> Result<Val> {
     let Some(first) = args.first() else {
-        return Err(illegal_arg("Invalid empty input args for String.format method"));
+        return Err(illegal_arg(
+            "Invalid empty input args for String.format method",
+        ));
     };
     let fmt = match &*first.borrow() {
         Obj::Str(Some(s)) => s.to_string(),
@@ -114,7 +128,9 @@ fn varargs_format(it: &mut Interp, args: &[Val]) -> Result<Val> {
 
 fn varargs_join(it: &mut Interp, args: &[Val]) -> Result<Val> {
     let Some(first) = args.first() else {
-        return Err(illegal_arg("Invalid empty input args for String.format method"));
+        return Err(illegal_arg(
+            "Invalid empty input args for String.format method",
+        ));
     };
     let sep = match &*first.borrow() {
         Obj::Str(Some(s)) => s.to_string(),
@@ -125,9 +141,17 @@ fn varargs_join(it: &mut Interp, args: &[Val]) -> Result<Val> {
     if args.len() == 2 && matches!(&*args[1].borrow(), Obj::Array(..)) {
         match unbox(&args[1].borrow())? {
             Unboxed::StrArray(items) => {
-                parts.extend(items.into_iter().map(|s| s.unwrap_or_else(|| "null".into())));
+                parts.extend(
+                    items
+                        .into_iter()
+                        .map(|s| s.unwrap_or_else(|| "null".into())),
+                );
             }
-            _ => return Err(class_cast("class [J cannot be cast to class [Ljava.lang.String;")),
+            _ => {
+                return Err(class_cast(
+                    "class [J cannot be cast to class [Ljava.lang.String;",
+                ));
+            }
         }
     } else {
         for a in &args[1..] {
@@ -146,7 +170,9 @@ fn varargs_join(it: &mut Interp, args: &[Val]) -> Result<Val> {
 
 fn escape(it: &mut Interp, recv: Option<&str>, args: &[Val]) -> Result<Val> {
     let s = match args {
-        [] => recv.map(str::to_string).ok_or_else(|| null_pointer("Cannot invoke \"String.replace\" on null"))?,
+        [] => recv
+            .map(str::to_string)
+            .ok_or_else(|| null_pointer("Cannot invoke \"String.replace\" on null"))?,
         [a] => match &*a.borrow() {
             Obj::Str(s) => s.as_deref().unwrap_or("null").to_string(),
             _ => return Err(illegal_arg("Invalid input args for String.escape method")),
@@ -174,11 +200,22 @@ pub(crate) fn call(
     let known = matches!(
         (name, n),
         ("split", 1 | 2)
-            | ("toUpperCase" | "toLowerCase" | "length" | "isEmpty" | "trim", 0)
+            | (
+                "toUpperCase" | "toLowerCase" | "length" | "isEmpty" | "trim",
+                0
+            )
             | ("replaceAll" | "replace", 2)
             | ("substring", 1 | 2)
-            | ("valueOf" | "startsWith" | "endsWith" | "contains" | "lastIndexOf" | "equals"
-                | "compareTo", 1)
+            | (
+                "valueOf"
+                    | "startsWith"
+                    | "endsWith"
+                    | "contains"
+                    | "lastIndexOf"
+                    | "equals"
+                    | "compareTo",
+                1
+            )
     );
     if !known {
         return Err(no_method_n(obj, name, args));
@@ -226,7 +263,11 @@ pub(crate) fn call(
         }
         "substring" => {
             let b = int_arg(&args[0]).ok_or_else(fail)? as i64;
-            let e = if n == 2 { int_arg(&args[1]).ok_or_else(fail)? as i64 } else { text::utf16_len(s) as i64 };
+            let e = if n == 2 {
+                int_arg(&args[1]).ok_or_else(fail)? as i64
+            } else {
+                text::utf16_len(s) as i64
+            };
             let out = text::substring(s, b, e).ok_or_else(fail)?;
             it.mk_str(out)
         }
@@ -245,7 +286,11 @@ pub(crate) fn call(
         }
         "split" => {
             let re = string_arg(0)?;
-            let limit = if n == 2 { int_arg(&args[1]).ok_or_else(fail)? } else { 0 };
+            let limit = if n == 2 {
+                int_arg(&args[1]).ok_or_else(fail)?
+            } else {
+                0
+            };
             it.check_time()?;
             let parts = regex::split(s, &re, limit).map_err(|_| fail())?;
             let mut items = Vec::with_capacity(parts.len());

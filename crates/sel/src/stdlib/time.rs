@@ -37,18 +37,21 @@ fn zone_arg(it: &Interp, v: &Val) -> Option<Zone> {
 fn datetime_from_object(it: &mut Interp, obj: &Obj, zone: Zone) -> Result<DateTime> {
     match obj {
         Obj::Long(ms) => Ok(DateTime::new(*ms, zone)),
-        Obj::Str(Some(s)) => {
-            Formatter::iso_parser().parse_datetime(s, &zone).map(|d| d.with_zone(zone)).map_err(joda_error)
-        }
+        Obj::Str(Some(s)) => Formatter::iso_parser()
+            .parse_datetime(s, &zone)
+            .map(|d| d.with_zone(zone))
+            .map_err(joda_error),
         Obj::Str(None) | Obj::Null | Obj::Void | Obj::DateTime(None) => {
             let now = it.now();
             Ok(DateTime::new(now, zone))
         }
         Obj::DateTime(Some(d)) => Ok(DateTime::new(d.millis, zone)),
-        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => Err(unsupported(format!(
-            "class {} does not support getInternalVal operation.",
-            obj.java_class()
-        ))),
+        Obj::Uuid(_) | Obj::Error(_) | Obj::Params | Obj::Util | Obj::Misc | Obj::Math => {
+            Err(unsupported(format!(
+                "class {} does not support getInternalVal operation.",
+                obj.java_class()
+            )))
+        }
         other => Err(illegal_arg(format!(
             "No instant converter found for type: {}",
             match other {
@@ -80,7 +83,12 @@ pub(crate) fn construct_datetime(it: &mut Interp, args: &[Val]) -> Result<Val> {
             let obj = a.borrow().clone();
             let zone = match &*z.borrow() {
                 Obj::Zone(zone) => zone.clone(),
-                other => return Err(cast_error(other, "com.netflix.sel.type.SelJodaDateTimeZone")),
+                other => {
+                    return Err(cast_error(
+                        other,
+                        "com.netflix.sel.type.SelJodaDateTimeZone",
+                    ));
+                }
             };
             let zone = zone.unwrap_or_else(|| it.default_zone());
             datetime_from_object(it, &obj, zone)?
@@ -95,7 +103,12 @@ pub(crate) fn construct_datetime(it: &mut Interp, args: &[Val]) -> Result<Val> {
             }
             let zone = match &*z.borrow() {
                 Obj::Zone(zone) => zone.clone(),
-                other => return Err(cast_error(other, "com.netflix.sel.type.SelJodaDateTimeZone")),
+                other => {
+                    return Err(cast_error(
+                        other,
+                        "com.netflix.sel.type.SelJodaDateTimeZone",
+                    ));
+                }
             };
             let zone = zone.unwrap_or_else(|| it.default_zone());
             let [y, mo, d, h, mi, s, ms] = fields;
@@ -200,8 +213,10 @@ fn is_datetime_method(name: &str, n: usize) -> bool {
                 || getter_field(name).is_some()
         }
         1 => {
-            matches!(name, "toString" | "withZone" | "toDateTime" | "isAfter" | "isBefore" | "isEqual")
-                || unit_of(name).is_some()
+            matches!(
+                name,
+                "toString" | "withZone" | "toDateTime" | "isAfter" | "isBefore" | "isEqual"
+            ) || unit_of(name).is_some()
                 || setter_field(name).is_some()
         }
         2 => name == "parse",
@@ -213,7 +228,10 @@ fn is_datetime_method(name: &str, n: usize) -> bool {
 fn failed(name: &str, n: usize, cause: impl std::fmt::Display) -> Error {
     let base = failed_call(name, n);
     match base {
-        Error::Runtime { class, message } => Error::Runtime { class, message: format!("{message}: {cause}") },
+        Error::Runtime { class, message } => Error::Runtime {
+            class,
+            message: format!("{message}: {cause}"),
+        },
         other => other,
     }
 }
@@ -243,7 +261,9 @@ pub(crate) fn call_datetime(
             _ => return Err(failed_call(name, n)),
         };
         let zone = it.default_zone();
-        let dt = f.parse_datetime(&text, &zone).map_err(|e| failed(name, n, e))?;
+        let dt = f
+            .parse_datetime(&text, &zone)
+            .map_err(|e| failed(name, n, e))?;
         return new_dt(it, dt);
     }
     let d = d.ok_or_else(|| failed_call(name, n))?.clone();
@@ -322,7 +342,13 @@ pub(crate) fn current_year(it: &mut Interp) -> i64 {
     it.now_datetime().get(Field::Year)
 }
 
-pub(crate) fn call_zone(it: &mut Interp, z: Option<&Zone>, obj: &Obj, name: &str, args: &[Val]) -> Result<Val> {
+pub(crate) fn call_zone(
+    it: &mut Interp,
+    z: Option<&Zone>,
+    obj: &Obj,
+    name: &str,
+    args: &[Val],
+) -> Result<Val> {
     match (name, args) {
         ("forID", [a]) => {
             let id = match &*a.borrow() {
@@ -349,7 +375,9 @@ pub(crate) fn call_zone(it: &mut Interp, z: Option<&Zone>, obj: &Obj, name: &str
 }
 
 fn formatter_npe() -> Error {
-    null_pointer("Cannot invoke \"org.joda.time.format.DateTimeFormatter\" method because \"this.val\" is null")
+    null_pointer(
+        "Cannot invoke \"org.joda.time.format.DateTimeFormatter\" method because \"this.val\" is null",
+    )
 }
 
 pub(crate) fn call_formatter(
@@ -367,7 +395,12 @@ pub(crate) fn call_formatter(
         "withZone" => {
             let zone = match &arg {
                 Obj::Zone(z) => z.clone(),
-                other => return Err(cast_error(other, "com.netflix.sel.type.SelJodaDateTimeZone")),
+                other => {
+                    return Err(cast_error(
+                        other,
+                        "com.netflix.sel.type.SelJodaDateTimeZone",
+                    ));
+                }
             };
             let f = f.ok_or_else(formatter_npe)?;
             let nf = match zone {
@@ -433,10 +466,19 @@ pub(crate) fn call_property(
     name: &str,
     args: &[Val],
 ) -> Result<Val> {
-    if !args.is_empty() || !matches!(name, "getAsText" | "withMinimumValue" | "withMaximumValue" | "get") {
+    if !args.is_empty()
+        || !matches!(
+            name,
+            "getAsText" | "withMinimumValue" | "withMaximumValue" | "get"
+        )
+    {
         return Err(no_method(obj, name, args));
     }
-    let p = p.ok_or_else(|| null_pointer("Cannot invoke \"org.joda.time.DateTime$Property\" method because \"this.val\" is null"))?;
+    let p = p.ok_or_else(|| {
+        null_pointer(
+            "Cannot invoke \"org.joda.time.DateTime$Property\" method because \"this.val\" is null",
+        )
+    })?;
     match name {
         "getAsText" => it.mk_str(p.as_text()),
         "get" => it.mk_long(p.get()),
@@ -451,10 +493,20 @@ pub(crate) fn call_property(
     }
 }
 
-pub(crate) fn call_days(it: &mut Interp, days: Option<i64>, obj: &Obj, name: &str, args: &[Val]) -> Result<Val> {
+pub(crate) fn call_days(
+    it: &mut Interp,
+    days: Option<i64>,
+    obj: &Obj,
+    name: &str,
+    args: &[Val],
+) -> Result<Val> {
     match (name, args) {
         ("getDays", []) => {
-            let d = days.ok_or_else(|| null_pointer("Cannot invoke \"org.joda.time.Days.getDays()\" because \"this.val\" is null"))?;
+            let d = days.ok_or_else(|| {
+                null_pointer(
+                    "Cannot invoke \"org.joda.time.Days.getDays()\" because \"this.val\" is null",
+                )
+            })?;
             it.mk_long(d)
         }
         ("daysBetween", [a, b]) => {

@@ -23,13 +23,19 @@ fn string_of(it: &mut Interp, v: &Val) -> Result<Option<String>> {
             )));
         }
     };
-    it.charge(2 * s.as_deref().map_or(0, |s| crate::java::text::utf16_len(s) as u64))?;
+    it.charge(
+        2 * s
+            .as_deref()
+            .map_or(0, |s| crate::java::text::utf16_len(s) as u64),
+    )?;
     Ok(s)
 }
 
 fn date_int_formatter(it: &mut Interp, pattern: &str, zone: Zone) -> Result<Formatter> {
     let year = current_year(it);
-    Formatter::for_pattern(pattern, year).map(|f| f.with_zone(zone)).map_err(illegal_arg)
+    Formatter::for_pattern(pattern, year)
+        .map(|f| f.with_zone(zone))
+        .map_err(illegal_arg)
 }
 
 fn parse_date_int(it: &mut Interp, text: Option<String>) -> Result<DateTime> {
@@ -91,14 +97,19 @@ fn to_json(u: &Unboxed, out: &mut String) {
             out.push(']');
         }
         Unboxed::BoolArray(v) => {
-            let parts: Vec<&str> = v.iter().map(|b| if *b { "true" } else { "false" }).collect();
+            let parts: Vec<&str> = v
+                .iter()
+                .map(|b| if *b { "true" } else { "false" })
+                .collect();
             out.push_str(&format!("[{}]", parts.join(",")));
         }
         Unboxed::Map(Some(entries)) => {
             let order = crate::java::text::hashmap_order(entries.iter().map(|(k, _)| k.as_deref()));
             out.push('{');
             for (n, i) in order.into_iter().enumerate() {
-                let Some((k, v)) = entries.get(i) else { continue };
+                let Some((k, v)) = entries.get(i) else {
+                    continue;
+                };
                 if n > 0 {
                     out.push(',');
                 }
@@ -180,7 +191,9 @@ pub(crate) fn call(it: &mut Interp, obj: &Obj, name: &str, args: &[Val]) -> Resu
             let b = string_of(it, hour)?.unwrap_or_else(|| "null".into());
             let days = super::numbers::long_of(it, day_offset)? as i32 as i64;
             let hours = super::numbers::long_of(it, hour_offset)? as i32 as i64;
-            let d = f.parse_datetime(&format!("{a}{b}"), &zone).map_err(joda_error)?;
+            let d = f
+                .parse_datetime(&format!("{a}{b}"), &zone)
+                .map_err(joda_error)?;
             let d = d.plus(Unit::Days, -days).map_err(joda_error)?;
             let d = d.plus(Unit::Hours, -hours).map_err(joda_error)?;
             it.mk_long(d.millis)
@@ -207,11 +220,16 @@ fn timeout(it: &mut Interp, d: &DateTime, dur: Option<&str>) -> Result<Val> {
 
 fn date_ints_between(it: &mut Interp, from: &Val, to: &Val, step: &Val) -> Result<Val> {
     let step_text = sel_string_of(&step.borrow());
-    let inc = crate::java::number::parse_int(&step_text).ok_or_else(|| number_format(&step_text))?;
+    let inc =
+        crate::java::number::parse_int(&step_text).ok_or_else(|| number_format(&step_text))?;
     let (from, to) = match inc.signum() {
         1 => (from, to),
         -1 => (to, from),
-        _ => return Err(illegal_arg(format!("Invalid incremental interval value: {inc}"))),
+        _ => {
+            return Err(illegal_arg(format!(
+                "Invalid incremental interval value: {inc}"
+            )));
+        }
     };
     let a = string_of(it, from)?;
     let b = string_of(it, to)?;
