@@ -116,12 +116,12 @@ impl<'a> Interp<'a> {
 
     /// Fails once the wall-clock limit has passed.
     pub fn check_time(&self) -> Result<()> {
-        if let Some(limit) = self.env.limits.time {
-            if self.started.elapsed() > limit {
-                return Err(Error::Timeout {
-                    millis: limit.as_millis() as u64,
-                });
-            }
+        if let Some(limit) = self.env.limits.time
+            && self.started.elapsed() > limit
+        {
+            return Err(Error::Timeout {
+                millis: limit.as_millis() as u64,
+            });
         }
         Ok(())
     }

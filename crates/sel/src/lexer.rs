@@ -269,7 +269,7 @@ fn decode(src: &str) -> Result<Vec<SrcChar>, ParseError> {
         }
         column += 1;
         let (start_line, start_col) = (line, column);
-        if c == '\\' && backslashes % 2 == 0 && raw.get(i + 1) == Some(&'u') {
+        if c == '\\' && backslashes.is_multiple_of(2) && raw.get(i + 1) == Some(&'u') {
             let mut j = i + 1;
             while raw.get(j) == Some(&'u') {
                 j += 1;

@@ -64,10 +64,10 @@ fn check(case: &Json) -> Option<String> {
                 ));
             }
         }
-        if let Some(text) = expect.get("message_contains").and_then(Json::as_str) {
-            if !err.to_string().contains(text) {
-                return Some(format!("expected message containing {text:?}, got {err}"));
-            }
+        if let Some(text) = expect.get("message_contains").and_then(Json::as_str)
+            && !err.to_string().contains(text)
+        {
+            return Some(format!("expected message containing {text:?}, got {err}"));
         }
         return None;
     }

@@ -415,7 +415,7 @@ fn group_digits(int_digits: &str) -> String {
     let mut out = String::new();
     let n = int_digits.len();
     for (k, ch) in int_digits.chars().enumerate() {
-        if k > 0 && (n - k) % 3 == 0 {
+        if k > 0 && (n - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

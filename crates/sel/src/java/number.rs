@@ -19,22 +19,22 @@ pub(crate) fn shortest_digits(v: f64) -> (Vec<u8>, i32) {
     if digits.len() == 1 {
         // Java picks, among decimals of length 1 or 2 that round to v, the closest one.
         let two = format!("{:.1e}", v.abs());
-        if let Ok(back) = two.parse::<f64>() {
-            if back == v.abs() {
-                let (m2, e2) = two.split_once('e').unwrap_or((&two, "0"));
-                let e2: i32 = e2.parse().unwrap_or(0);
-                let d2: Vec<u8> = m2
-                    .bytes()
-                    .filter(u8::is_ascii_digit)
-                    .map(|b| b - b'0')
-                    .collect();
-                if d2.len() == 2 && !(e2 == exp && d2[0] == digits[0] && d2[1] == 0) {
-                    let mut d2 = d2;
-                    while d2.len() > 1 && d2.last() == Some(&0) {
-                        d2.pop();
-                    }
-                    return (d2, e2);
+        if let Ok(back) = two.parse::<f64>()
+            && back == v.abs()
+        {
+            let (m2, e2) = two.split_once('e').unwrap_or((&two, "0"));
+            let e2: i32 = e2.parse().unwrap_or(0);
+            let d2: Vec<u8> = m2
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .collect();
+            if d2.len() == 2 && !(e2 == exp && d2[0] == digits[0] && d2[1] == 0) {
+                let mut d2 = d2;
+                while d2.len() > 1 && d2.last() == Some(&0) {
+                    d2.pop();
                 }
+                return (d2, e2);
             }
         }
     }

@@ -493,11 +493,11 @@ fn print_elem(out: &mut String, e: &Elem, local: i64, millis: i64, offset: i64, 
             separators,
             max_fields,
         } => {
-            if offset == 0 {
-                if let Some(z) = zero_print {
-                    out.push_str(z);
-                    return;
-                }
+            if offset == 0
+                && let Some(z) = zero_print
+            {
+                out.push_str(z);
+                return;
             }
             out.push(if offset < 0 { '-' } else { '+' });
             let mut o = offset.abs();
@@ -693,10 +693,11 @@ fn parse_elem(e: &Elem, text: &[char], pos: usize, bucket: &mut Bucket) -> Resul
             }
             for (t, v) in candidates {
                 let n = t.chars().count();
-                if pos + n <= text.len() && text[pos..pos + n].iter().copied().eq(t.chars()) {
-                    if best.is_none_or(|(bn, _)| n > bn) {
-                        best = Some((n, v));
-                    }
+                if pos + n <= text.len()
+                    && text[pos..pos + n].iter().copied().eq(t.chars())
+                    && best.is_none_or(|(bn, _)| n > bn)
+                {
+                    best = Some((n, v));
                 }
             }
             match best {
@@ -839,10 +840,11 @@ fn parse_elem(e: &Elem, text: &[char], pos: usize, bucket: &mut Bucket) -> Resul
             let mut best: Option<(usize, &str)> = None;
             for (name, id) in NAMES {
                 let n = name.len();
-                if pos + n <= text.len() && text[pos..pos + n].iter().copied().eq(name.chars()) {
-                    if best.is_none_or(|(bn, _)| n > bn) {
-                        best = Some((n, id));
-                    }
+                if pos + n <= text.len()
+                    && text[pos..pos + n].iter().copied().eq(name.chars())
+                    && best.is_none_or(|(bn, _)| n > bn)
+                {
+                    best = Some((n, id));
                 }
             }
             match best.and_then(|(n, id)| Zone::for_id(id).ok().map(|z| (n, z))) {
@@ -931,7 +933,7 @@ fn round_floor(field: PField, local: i64) -> i64 {
 fn compute_local(bucket: &mut Bucket, text: &str) -> Result<i64, JodaError> {
     let mut fields = bucket.fields.clone();
     // Stable sort: larger ranges first, then larger units.
-    fields.sort_by(|a, b| b.0.sort_key().cmp(&a.0.sort_key()));
+    fields.sort_by_key(|f| std::cmp::Reverse(f.0.sort_key()));
     if let Some((first, _)) = fields.first() {
         let unit = first.sort_key().1;
         const MONTH: u64 = 2_629_746_000;

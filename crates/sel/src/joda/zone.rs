@@ -186,18 +186,18 @@ impl Zone {
             Ok(i) => LINKS[i].1,
             Err(_) => id,
         };
-        if available_ids().contains(canonical) {
-            if let Ok(tz) = jiff::tz::db().get(canonical) {
-                return Ok(Zone(Arc::new(Inner {
-                    id: canonical.to_string(),
-                    kind: Kind::Tz(tz),
-                })));
-            }
+        if available_ids().contains(canonical)
+            && let Ok(tz) = jiff::tz::db().get(canonical)
+        {
+            return Ok(Zone(Arc::new(Inner {
+                id: canonical.to_string(),
+                kind: Kind::Tz(tz),
+            })));
         }
-        if id.starts_with('+') || id.starts_with('-') {
-            if let Some(offset) = parse_offset_id(id) {
-                return Ok(Zone::fixed(offset));
-            }
+        if (id.starts_with('+') || id.starts_with('-'))
+            && let Some(offset) = parse_offset_id(id)
+        {
+            return Ok(Zone::fixed(offset));
         }
         Err(format!("The datetime zone id '{id}' is not recognised"))
     }
@@ -233,10 +233,7 @@ impl Zone {
         instant.saturating_add(self.offset(instant))
     }
 
-    fn ambiguous(&self, local: i64) -> AmbiguousOffset {
-        let Kind::Tz(tz) = &self.0.kind else {
-            unreachable_fixed()
-        };
+    fn ambiguous(tz: &TimeZone, local: i64) -> AmbiguousOffset {
         let c = chrono::civil(local);
         if !(-9999..=9999).contains(&c.year) {
             // Out of jiff's civil range: use the rules at the nearest representable instant.
@@ -267,7 +264,7 @@ impl Zone {
     pub fn offset_from_local(&self, local: i64) -> i64 {
         match &self.0.kind {
             Kind::Fixed(o) => *o,
-            Kind::Tz(_) => match self.ambiguous(local) {
+            Kind::Tz(tz) => match Zone::ambiguous(tz, local) {
                 AmbiguousOffset::Unambiguous { offset } => offset.seconds() as i64 * 1000,
                 AmbiguousOffset::Gap { before, .. } | AmbiguousOffset::Fold { before, .. } => {
                     before.seconds() as i64 * 1000
@@ -280,7 +277,7 @@ impl Zone {
     pub fn is_gap(&self, local: i64) -> bool {
         match &self.0.kind {
             Kind::Fixed(_) => false,
-            Kind::Tz(_) => matches!(self.ambiguous(local), AmbiguousOffset::Gap { .. }),
+            Kind::Tz(tz) => matches!(Zone::ambiguous(tz, local), AmbiguousOffset::Gap { .. }),
         }
     }
 
@@ -398,11 +395,6 @@ impl Zone {
 }
 
 const MILLIS_PER_DAY_2: i64 = 2 * chrono::MILLIS_PER_DAY;
-
-fn unreachable_fixed() -> ! {
-    // `ambiguous` is only called for tz-backed zones.
-    panic!("fixed zones have no ambiguous local times")
-}
 
 /// (standard long, standard short, daylight long, daylight short) names, JDK en_US.
 fn names(id: &str) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
