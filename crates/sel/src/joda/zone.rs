@@ -285,7 +285,7 @@ impl Zone {
     pub fn fold_offsets(&self, local: i64) -> Option<(i64, i64)> {
         match &self.0.kind {
             Kind::Fixed(_) => None,
-            Kind::Tz(_) => match self.ambiguous(local) {
+            Kind::Tz(tz) => match Zone::ambiguous(tz, local) {
                 AmbiguousOffset::Fold { before, after } => Some((
                     before.seconds() as i64 * 1000,
                     after.seconds() as i64 * 1000,
