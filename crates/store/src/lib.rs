@@ -71,8 +71,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<InstanceRow>>;
 
     /// Every run of an instance, oldest first.
-    async fn list_instance_runs(&self, workflow_id: &str, instance_id: i64)
-    -> Result<Vec<InstanceRow>>;
+    async fn list_instance_runs(
+        &self,
+        workflow_id: &str,
+        instance_id: i64,
+    ) -> Result<Vec<InstanceRow>>;
 
     /// The latest run of each instance of a workflow, newest instance first, with
     /// `instance_id < before` when given.
@@ -97,8 +100,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_step_attempts(&self, run: &RunKey) -> Result<Vec<StepAttemptRow>>;
 
     /// Attempts of one step in one run, oldest first.
-    async fn list_attempts_of_step(&self, run: &RunKey, step_id: &str)
-    -> Result<Vec<StepAttemptRow>>;
+    async fn list_attempts_of_step(
+        &self,
+        run: &RunKey,
+        step_id: &str,
+    ) -> Result<Vec<StepAttemptRow>>;
 
     /// A fresh value of a store-wide sequence (e.g. for `params.nextUniqueId()`).
     async fn next_sequence_value(&self, name: &str) -> Result<i64>;

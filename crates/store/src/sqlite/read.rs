@@ -2,7 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::{InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, VersionRow, WorkflowRow};
+use crate::{
+    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, VersionRow, WorkflowRow,
+};
 
 const WORKFLOW_COLUMNS: &str = "workflow_id, internal_id, active_version_id, latest_version_id, \
     latest_instance_id, properties_snapshot, activate_ts, activated_by, modify_ts";
@@ -28,7 +30,11 @@ pub(crate) fn workflow(c: &Connection, id: &str) -> Result<Option<WorkflowRow>> 
         .optional()?)
 }
 
-pub(crate) fn workflows(c: &Connection, after: Option<&str>, limit: usize) -> Result<Vec<WorkflowRow>> {
+pub(crate) fn workflows(
+    c: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<WorkflowRow>> {
     let sql = format!(
         "SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE ?1 IS NULL OR workflow_id > ?1 ORDER BY workflow_id LIMIT ?2"
     );
@@ -37,7 +43,8 @@ pub(crate) fn workflows(c: &Connection, after: Option<&str>, limit: usize) -> Re
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-const VERSION_COLUMNS: &str = "workflow_id, version_id, metadata, definition, trigger_uuids, create_ts";
+const VERSION_COLUMNS: &str =
+    "workflow_id, version_id, metadata, definition, trigger_uuids, create_ts";
 
 fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
@@ -51,7 +58,9 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 pub(crate) fn version(c: &Connection, id: &str, version_id: i64) -> Result<Option<VersionRow>> {
-    let sql = format!("SELECT {VERSION_COLUMNS} FROM workflow_version WHERE workflow_id = ?1 AND version_id = ?2");
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM workflow_version WHERE workflow_id = ?1 AND version_id = ?2"
+    );
     Ok(c.prepare_cached(&sql)?
         .query_row(params![id, version_id], version_row)
         .optional()?)
@@ -130,7 +139,11 @@ pub(crate) fn instance_run(
         .optional()?)
 }
 
-pub(crate) fn instance_runs(c: &Connection, id: &str, instance_id: i64) -> Result<Vec<InstanceRow>> {
+pub(crate) fn instance_runs(
+    c: &Connection,
+    id: &str,
+    instance_id: i64,
+) -> Result<Vec<InstanceRow>> {
     let sql = format!(
         "SELECT {INSTANCE_COLUMNS} FROM workflow_instance WHERE workflow_id = ?1 AND instance_id = ?2 ORDER BY run_id"
     );
@@ -210,7 +223,11 @@ fn step_row(r: &Row<'_>) -> rusqlite::Result<StepAttemptRow> {
     })
 }
 
-pub(crate) fn step_attempts(c: &Connection, run: &RunKey, step_id: Option<&str>) -> Result<Vec<StepAttemptRow>> {
+pub(crate) fn step_attempts(
+    c: &Connection,
+    run: &RunKey,
+    step_id: Option<&str>,
+) -> Result<Vec<StepAttemptRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT workflow_id, workflow_instance_id, workflow_run_id, step_id, step_attempt_id, step_instance_id, \
          step_uuid, status, create_ts, start_ts, end_ts, modify_ts, instance, runtime_state, artifacts, timeline, \

@@ -12,7 +12,9 @@ use std::sync::mpsc;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use crate::ops::{CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite};
+use crate::ops::{
+    CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite,
+};
 use crate::{Result, StoreError, WriteOp, WriteOutcome};
 
 struct Request {
@@ -160,7 +162,14 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
                     "properties of workflow [{workflow_id}] changed concurrently or it does not exist"
                 )));
             }
-            insert_properties_change(conn, workflow_id, *ts, author, change, Some(expected_snapshot))?;
+            insert_properties_change(
+                conn,
+                workflow_id,
+                *ts,
+                author,
+                change,
+                Some(expected_snapshot),
+            )?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::CreateInstance(i) => create_instance(conn, i).map(WriteOutcome::Instance),
@@ -231,7 +240,10 @@ fn put_version(conn: &Connection, v: &NewVersion) -> Result<WriteOutcome> {
     )?;
     let (internal_id, created) = match current {
         Some((_, internal_id, previous_snapshot)) => {
-            let snapshot = v.properties_snapshot.as_deref().unwrap_or(&previous_snapshot);
+            let snapshot = v
+                .properties_snapshot
+                .as_deref()
+                .unwrap_or(&previous_snapshot);
             conn.execute(
                 "UPDATE workflow SET latest_version_id = ?2, properties_snapshot = ?3, modify_ts = ?4, \
                  active_version_id = CASE WHEN ?5 THEN ?2 ELSE active_version_id END, \
@@ -247,7 +259,8 @@ fn put_version(conn: &Connection, v: &NewVersion) -> Result<WriteOutcome> {
                     v.activated_by
                 ],
             )?;
-            if let (Some(_), Some((author, change))) = (&v.properties_snapshot, &v.properties_change)
+            if let (Some(_), Some((author, change))) =
+                (&v.properties_snapshot, &v.properties_change)
             {
                 insert_properties_change(
                     conn,
