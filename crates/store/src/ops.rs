@@ -136,16 +136,6 @@ pub struct InstanceUpdate {
     pub timeline: Option<String>,
 }
 
-impl Default for RunKey {
-    fn default() -> Self {
-        RunKey {
-            workflow_id: String::new(),
-            instance_id: 0,
-            run_id: 0,
-        }
-    }
-}
-
 /// Inserts or updates a step attempt. On update, `None` columns keep their stored value; an
 /// insert needs `instance`.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ pub struct InstanceKey {
 }
 
 /// Identifies one run of a workflow instance.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RunKey {
     pub workflow_id: String,
     pub instance_id: i64,

@@ -1,0 +1,136 @@
+//! The [`Engine`] handle: what the server and the CLI hold. It owns the store, the step
+//! runtimes, the registry of live run actors and the run-strategy queues, and it resumes every
+//! unfinished run when it starts.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use baton_model::instance::{StepInstanceStatus, WorkflowInstanceStatus};
+use baton_store::{RunKey, Store};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::error::Result;
+use crate::params::EvalServices;
+use crate::queue::Queues;
+use crate::run::RunMsg;
+use crate::runtime::RuntimeRegistry;
+
+/// Settings of an engine.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Where step runtimes keep per-attempt files (Shell logs): `<work_dir>/<workflow>/<instance>/
+    /// <run>/<step>/<attempt>/`.
+    pub work_dir: PathBuf,
+    /// SEL sandbox limits for every evaluation.
+    pub sel_limits: baton_sel::Limits,
+    /// The step runtimes by type.
+    pub runtimes: RuntimeRegistry,
+}
+
+impl EngineConfig {
+    /// Production SEL limits and the built-in runtimes, keeping files under `work_dir`.
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            work_dir: work_dir.into(),
+            sel_limits: baton_sel::Limits::default(),
+            runtimes: RuntimeRegistry::with_builtins(),
+        }
+    }
+}
+
+/// Something that changed, published after it became durable. Watchers (`baton run`'s progress
+/// display, `baton watch`, tests) subscribe with [`Engine::subscribe`]; a slow watcher loses
+/// events rather than slowing the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// A run changed status.
+    Run {
+        run: RunKey,
+        status: WorkflowInstanceStatus,
+    },
+    /// A step attempt changed status.
+    Step {
+        run: RunKey,
+        step_id: String,
+        attempt_id: i64,
+        status: StepInstanceStatus,
+    },
+}
+
+/// The engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub store: Arc<dyn Store>,
+    pub config: EngineConfig,
+    pub runs: Mutex<HashMap<RunKey, mpsc::UnboundedSender<RunMsg>>>,
+    pub queues: Queues,
+    pub events: broadcast::Sender<EngineEvent>,
+    pub services: Arc<dyn EvalServices>,
+    pub compiled: crate::compiled::Cache,
+}
+
+impl Engine {
+    /// Starts an engine on `store` and resumes every run that was not finished when the last
+    /// engine on this store stopped.
+    pub async fn start(store: Arc<dyn Store>, config: EngineConfig) -> Result<Engine> {
+        let (events, _) = broadcast::channel(4096);
+        let services: Arc<dyn EvalServices> = Arc::new(crate::services::StoreServices::new(
+            store.clone(),
+            tokio::runtime::Handle::current(),
+        ));
+        let engine = Engine {
+            inner: Arc::new(EngineInner {
+                store,
+                config,
+                runs: Mutex::new(HashMap::new()),
+                queues: Queues::default(),
+                events,
+                services,
+                compiled: crate::compiled::Cache::default(),
+            }),
+        };
+        crate::recovery::resume_all(&engine).await?;
+        Ok(engine)
+    }
+
+    /// The store the engine runs on.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Subscribes to status changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// How many run actors are live in this process.
+    pub fn live_runs(&self) -> usize {
+        self.inner.runs.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    /// Asks every live run to stop at its next turn boundary without changing its status, and
+    /// waits (up to `grace`) for them to go. Their runs resume when an engine starts again on the
+    /// same store.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        let senders: Vec<_> = match self.inner.runs.lock() {
+            Ok(runs) => runs.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for tx in senders {
+            let _ = tx.send(RunMsg::Shutdown);
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.live_runs() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    pub(crate) fn publish(&self, event: EngineEvent) {
+        let _ = self.inner.events.send(event);
+    }
+}

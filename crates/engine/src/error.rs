@@ -1,0 +1,45 @@
+//! The engine's error type. Each variant says what kind of failure it is, so the API can pick a
+//! status code without parsing messages: bad input, a missing thing, a state conflict, or a
+//! failure of the engine or its store.
+
+use baton_model::FieldError;
+use baton_store::StoreError;
+
+/// What went wrong in an engine call.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The request is malformed or breaks a rule; `errors` names each offending field.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        errors: Vec<FieldError>,
+    },
+    /// A workflow, version, instance or step that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (e.g. a run that is not terminal).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but cannot be processed now (e.g. a trigger is disabled).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A bug or an unexpected state inside the engine.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// An `Invalid` error with only a message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        EngineError::Invalid {
+            message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Result alias for engine calls.
+pub type Result<T> = std::result::Result<T, EngineError>;

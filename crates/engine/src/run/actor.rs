@@ -1,0 +1,433 @@
+//! The run actor's state, its turn loop, and the durable write at the end of each turn.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_model::instance::{
+    StepInstance, Timeline, TimelineEvent, WorkflowInstance, WorkflowInstanceStatus,
+};
+use baton_store::{InstanceUpdate, RunKey, WriteOp};
+use indexmap::IndexMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use super::{RunAction, RunMsg};
+use crate::clock::now_millis;
+use crate::compiled::CompiledWorkflow;
+use crate::engine::{Engine, EngineEvent};
+use crate::error::{EngineError, Result};
+use crate::params::{Params, UpstreamStep};
+use crate::persist;
+
+/// One step of the run's DAG and its latest attempt.
+#[derive(Default)]
+pub(super) struct StepSlot {
+    /// The latest attempt, once one was created.
+    pub attempt: Option<StepInstance>,
+    /// The attempt's evaluated params, shared with evaluations of downstream steps.
+    pub params: Option<Arc<Params>>,
+    /// The stored document of the latest attempt is out of date (or absent).
+    pub doc_dirty: bool,
+    /// The latest attempt has a row.
+    pub persisted: bool,
+    /// Changed in this turn: written at the end of the turn.
+    pub touched: bool,
+    /// The task running the attempt's runtime call.
+    pub task: Option<AbortHandle>,
+    /// The attempt's step-timeout timer.
+    pub timeout_timer: Option<AbortHandle>,
+    /// The retry backoff timer of a retryable failure.
+    pub retry_timer: Option<AbortHandle>,
+    /// Predecessors that completed (successfully) in this run.
+    pub preds_done: usize,
+    /// Some predecessor's condition towards this step was true.
+    pub any_true: bool,
+    /// Kept across attempts of this step in this run.
+    pub step_instance_id: Option<i64>,
+}
+
+/// Work queued by a turn's effects for the next turn.
+pub(super) enum Local {
+    /// A step completed durably: count it towards its successors and create those now ready.
+    Release(usize),
+    /// Continue a step's state machine (after a restart of the engine).
+    Drive(usize),
+}
+
+/// What a turn does after its write is durable.
+pub(super) enum Effect {
+    /// Call `start()` of a runtime with side effects, in a task.
+    LaunchStart(usize),
+    /// Release a completed step's successors (next turn).
+    Release(usize),
+    /// Answer an action.
+    Reply(oneshot::Sender<Result<()>>),
+}
+
+/// Why the run is being terminated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Termination {
+    Stop,
+    Kill,
+    Timeout,
+}
+
+pub(crate) struct RunActor {
+    pub(super) engine: Engine,
+    pub(super) key: RunKey,
+    /// The run's instance without its definition (held once in `wf`).
+    pub(super) instance: WorkflowInstance,
+    pub(super) wf: Arc<CompiledWorkflow>,
+    pub(super) workflow_params: Arc<Params>,
+    /// Evaluated params and statuses of steps, for downstream evaluation.
+    pub(super) upstream: Arc<IndexMap<String, UpstreamStep>>,
+    pub(super) steps: Vec<StepSlot>,
+    pub(super) rx: mpsc::UnboundedReceiver<RunMsg>,
+    pub(super) tx: mpsc::UnboundedSender<RunMsg>,
+    pub(super) local: VecDeque<Local>,
+    pub(super) effects: Vec<Effect>,
+    pub(super) run_update: Option<InstanceUpdate>,
+    pub(super) next_step_instance_id: i64,
+    pub(super) status: WorkflowInstanceStatus,
+    pub(super) terminating: Option<Termination>,
+    pub(super) timeline: Timeline,
+    pub(super) run_timer: Option<AbortHandle>,
+    pub(super) ended: bool,
+    pub(super) stopping: bool,
+}
+
+impl RunActor {
+    pub(super) fn spawn(
+        engine: &Engine,
+        mut instance: WorkflowInstance,
+        attempts: Vec<StepInstance>,
+    ) -> Result<()> {
+        let runtime_workflow = std::mem::take(&mut instance.runtime_workflow);
+        let wf = engine.inner.compiled.get_or_compile(
+            &instance.workflow_id,
+            instance.workflow_version_id,
+            || Ok(runtime_workflow),
+        )?;
+        instance.runtime_dag = IndexMap::new();
+        let key = RunKey {
+            workflow_id: instance.workflow_id.clone(),
+            instance_id: instance.workflow_instance_id,
+            run_id: instance.workflow_run_id,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut runs = engine
+                .inner
+                .runs
+                .lock()
+                .map_err(|_| EngineError::Internal("run registry poisoned".into()))?;
+            if runs.contains_key(&key) {
+                return Err(EngineError::Internal(format!(
+                    "run {key:?} already has an actor"
+                )));
+            }
+            runs.insert(key.clone(), tx.clone());
+        }
+        let workflow_params = Arc::new(instance.params.clone().unwrap_or_default());
+        let steps = (0..wf.len()).map(|_| StepSlot::default()).collect();
+        let actor = RunActor {
+            engine: engine.clone(),
+            key,
+            status: instance.status,
+            timeline: instance.timeline.clone().unwrap_or_default(),
+            instance,
+            wf,
+            workflow_params,
+            upstream: Arc::new(IndexMap::new()),
+            steps,
+            rx,
+            tx,
+            local: VecDeque::new(),
+            effects: Vec::new(),
+            run_update: None,
+            next_step_instance_id: 1,
+            terminating: None,
+            run_timer: None,
+            ended: false,
+            stopping: false,
+        };
+        tokio::spawn(actor.run(attempts));
+        Ok(())
+    }
+
+    async fn run(mut self, attempts: Vec<StepInstance>) {
+        if attempts.is_empty() && self.status == WorkflowInstanceStatus::Created {
+            self.begin().await;
+        } else {
+            self.resume(attempts);
+        }
+        self.arm_run_timeout();
+        self.end_turn().await;
+        while !self.ended && !self.stopping {
+            if self.local.is_empty() {
+                match self.rx.recv().await {
+                    Some(msg) => self.handle(msg).await,
+                    None => break,
+                }
+            }
+            while let Some(item) = self.local.pop_front() {
+                match item {
+                    Local::Release(node) => self.release(node).await,
+                    Local::Drive(node) => self.drive(node).await,
+                }
+            }
+            while let Ok(msg) = self.rx.try_recv() {
+                self.handle(msg).await;
+            }
+            self.end_turn().await;
+        }
+        self.abort_tasks();
+        if let Ok(mut runs) = self.engine.inner.runs.lock() {
+            runs.remove(&self.key);
+        }
+        if self.ended
+            && !self.instance.is_inline()
+            && let Err(e) = self
+                .engine
+                .inner
+                .queues
+                .run_ended(&self.engine, &self.key.workflow_id)
+                .await
+        {
+            tracing::error!(workflow_id = %self.key.workflow_id, error = %e, "cannot start queued runs");
+        }
+    }
+
+    /// A fresh run: IN_PROGRESS, then its root steps.
+    async fn begin(&mut self) {
+        let now = now_millis();
+        self.status = WorkflowInstanceStatus::InProgress;
+        self.instance.start_time = Some(now);
+        self.timeline.add(TimelineEvent::info(
+            now,
+            "Workflow instance status is updated to [IN_PROGRESS]",
+        ));
+        self.update_run(|u| {
+            u.status = Some(WorkflowInstanceStatus::InProgress.as_str().to_string());
+            u.start_ts = Some(now);
+        });
+        for node in self.wf.dag.roots() {
+            self.create_attempt(node);
+            self.drive(node).await;
+        }
+    }
+
+    /// Rebuilds the run from its stored attempts after a restart of the engine.
+    fn resume(&mut self, attempts: Vec<StepInstance>) {
+        if self.status == WorkflowInstanceStatus::Created {
+            // Dequeued but never began: begin now (roots are created by `Drive` of each).
+            let now = now_millis();
+            self.status = WorkflowInstanceStatus::InProgress;
+            self.instance.start_time = Some(now);
+            self.update_run(|u| {
+                u.status = Some(WorkflowInstanceStatus::InProgress.as_str().to_string());
+                u.start_ts = Some(now);
+            });
+        }
+        let mut latest: IndexMap<String, StepInstance> = IndexMap::new();
+        for si in attempts {
+            self.next_step_instance_id = self.next_step_instance_id.max(si.step_instance_id + 1);
+            match latest.get(&si.step_id) {
+                Some(prev) if prev.step_attempt_id >= si.step_attempt_id => {}
+                _ => {
+                    latest.insert(si.step_id.clone(), si);
+                }
+            }
+        }
+        for (step_id, si) in latest {
+            if let Some(node) = self.wf.dag.index_of(&step_id) {
+                self.resume_step(node, si);
+            }
+        }
+        for node in self.wf.dag.roots() {
+            if self.steps[node].attempt.is_none() {
+                self.create_attempt(node);
+                self.local.push_back(Local::Drive(node));
+            }
+        }
+    }
+
+    async fn handle(&mut self, msg: RunMsg) {
+        match msg {
+            RunMsg::Runtime {
+                node,
+                attempt_id,
+                phase,
+                result,
+            } => {
+                self.on_runtime_result(node, attempt_id, phase, result)
+                    .await
+            }
+            RunMsg::RetryDue { node, attempt_id } => self.on_retry_due(node, attempt_id).await,
+            RunMsg::StepTimeout { node, attempt_id } => {
+                self.on_step_timeout(node, attempt_id).await
+            }
+            RunMsg::RunTimeout => self.terminate_run(Termination::Timeout, None, None).await,
+            RunMsg::Action {
+                action,
+                user,
+                reason,
+                reply,
+            } => {
+                if self.ended {
+                    let _ = reply.send(Err(EngineError::Conflict(format!(
+                        "workflow instance run {} is already terminal",
+                        self.instance.identity()
+                    ))));
+                    return;
+                }
+                let kind = match action {
+                    RunAction::Stop => Termination::Stop,
+                    RunAction::Kill => Termination::Kill,
+                };
+                self.terminate_run(kind, user, reason).await;
+                self.effects.push(Effect::Reply(reply));
+            }
+            RunMsg::Shutdown => self.stopping = true,
+        }
+    }
+
+    /// Records a change of the run's own row for this turn's write.
+    pub(super) fn update_run(&mut self, f: impl FnOnce(&mut InstanceUpdate)) {
+        let key = self.key.clone();
+        let update = self.run_update.get_or_insert_with(|| InstanceUpdate {
+            key,
+            ..InstanceUpdate::default()
+        });
+        f(update);
+    }
+
+    /// Marks a step as changed in this turn.
+    pub(super) fn touch(&mut self, node: usize) {
+        self.steps[node].touched = true;
+    }
+
+    /// The end of a turn: decide whether the run is over, write everything durably, then
+    /// perform the effects.
+    async fn end_turn(&mut self) {
+        self.maybe_finish_run();
+        let mut ops = Vec::new();
+        let mut events = Vec::new();
+        for node in 0..self.steps.len() {
+            if !self.steps[node].touched {
+                continue;
+            }
+            let slot = &mut self.steps[node];
+            slot.touched = false;
+            let Some(si) = &slot.attempt else { continue };
+            let with_doc = slot.doc_dirty || !slot.persisted;
+            match persist::step_write(si, with_doc) {
+                Ok(w) => ops.push(WriteOp::UpsertStepAttempt(w)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serialize step attempt");
+                    continue;
+                }
+            }
+            slot.doc_dirty = false;
+            slot.persisted = true;
+            events.push(EngineEvent::Step {
+                run: self.key.clone(),
+                step_id: si.step_id.clone(),
+                attempt_id: si.step_attempt_id,
+                status: si.runtime_state.status,
+            });
+        }
+        if let Some(mut update) = self.run_update.take() {
+            update.modify_ts = now_millis();
+            if update.status.is_some() {
+                events.push(EngineEvent::Run {
+                    run: self.key.clone(),
+                    status: self.status,
+                });
+            }
+            ops.push(WriteOp::UpdateInstance(update));
+        }
+        if !ops.is_empty() && !self.write_durably(ops).await {
+            // The store refuses our writes: stop acting on this run. It resumes from the store
+            // when an engine starts again.
+            self.stopping = true;
+            return;
+        }
+        for event in events {
+            self.engine.publish(event);
+        }
+        let effects = std::mem::take(&mut self.effects);
+        for effect in effects {
+            match effect {
+                Effect::LaunchStart(node) => self.launch_start(node),
+                Effect::Release(node) => self.local.push_back(Local::Release(node)),
+                Effect::Reply(reply) => {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+        }
+    }
+
+    /// Writes a turn, retrying transient failures with backoff. False when the store keeps
+    /// failing.
+    async fn write_durably(&self, ops: Vec<WriteOp>) -> bool {
+        let mut delay = Duration::from_millis(50);
+        for attempt in 0..12 {
+            match self.engine.inner.store.write(ops.clone()).await {
+                Ok(_) => return true,
+                Err(e) => {
+                    tracing::warn!(run = ?self.key, attempt, error = %e, "run write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        tracing::error!(run = ?self.key, "run write keeps failing; the run is parked until restart");
+        false
+    }
+
+    fn arm_run_timeout(&mut self) {
+        if self.ended || self.instance.is_inline() {
+            return;
+        }
+        let timeout = self
+            .instance
+            .timeout_in_millis
+            .unwrap_or(crate::start::DEFAULT_TIMEOUT_MILLIS);
+        let start = self.instance.start_time.unwrap_or_else(now_millis);
+        let due = start.saturating_add(timeout);
+        let tx = self.tx.clone();
+        let handle = tokio::spawn(async move {
+            sleep_until_millis(due).await;
+            let _ = tx.send(RunMsg::RunTimeout);
+        });
+        self.run_timer = Some(handle.abort_handle());
+    }
+
+    fn abort_tasks(&mut self) {
+        for slot in &mut self.steps {
+            for h in [
+                slot.task.take(),
+                slot.timeout_timer.take(),
+                slot.retry_timer.take(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                h.abort();
+            }
+        }
+        if let Some(h) = self.run_timer.take() {
+            h.abort();
+        }
+    }
+}
+
+/// Sleeps until an epoch-millisecond time (at once if it is past).
+pub(super) async fn sleep_until_millis(due: i64) {
+    let now = now_millis();
+    if due > now {
+        tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
+    }
+}

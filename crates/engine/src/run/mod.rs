@@ -1,0 +1,81 @@
+//! Run actors: one tokio task per running workflow instance run, the only writer of that run's
+//! rows (DESIGN.md "one owner per running instance").
+//!
+//! An actor works in *turns*. A turn takes every message waiting in its mailbox (runtime
+//! results, timers, actions) and every follow-up queued by the previous turn, advances the step
+//! state machines in memory, then makes all of the turn's changes durable in one store write
+//! (shared with other actors' writes by group commit), and only then performs the turn's
+//! effects: launching external work, releasing successor steps, answering callers, publishing
+//! events. That ordering is "persist, then act": nothing outside the actor can observe or depend
+//! on a state the store does not have.
+//!
+//! Steps whose runtime has no side effects (NoOp, Sleep) run their `start`/`execute` inline when
+//! the future is ready at once, so a NoOp step costs one commit: its successor is created in the
+//! turn after the commit that made it succeed.
+
+mod actor;
+mod outcome;
+mod step;
+
+use baton_model::definition::User;
+use baton_model::instance::{StepInstance, WorkflowInstance};
+use tokio::sync::oneshot;
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::runtime::RuntimeResult;
+
+pub(crate) use outcome::compute_overview;
+
+/// Which runtime call a result answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Start,
+    Execute,
+}
+
+/// Run-level actions a caller can send to a live run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAction {
+    /// Terminate every incomplete step as STOPPED; the run ends STOPPED.
+    Stop,
+    /// Terminate every incomplete step as FATALLY_FAILED (failure modes ignored); the run ends
+    /// FAILED.
+    Kill,
+}
+
+/// The mailbox of a run actor.
+pub(crate) enum RunMsg {
+    /// A runtime call finished.
+    Runtime {
+        node: usize,
+        attempt_id: i64,
+        phase: Phase,
+        result: RuntimeResult,
+    },
+    /// A retry backoff elapsed.
+    RetryDue { node: usize, attempt_id: i64 },
+    /// A step attempt ran past its timeout.
+    StepTimeout { node: usize, attempt_id: i64 },
+    /// The run ran past its timeout.
+    RunTimeout,
+    /// A caller's action; answered once the action's effect is durable.
+    Action {
+        action: RunAction,
+        user: Option<User>,
+        reason: Option<String>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Stop working (engine shutdown) without changing the run's status.
+    Shutdown,
+}
+
+/// Starts the actor of a run. `attempts` are the run's stored step attempts when resuming after
+/// a restart (empty for a run that has not started).
+pub(crate) async fn spawn(
+    engine: &Engine,
+    instance: WorkflowInstance,
+    attempts: Vec<StepInstance>,
+) -> Result<()> {
+    actor::RunActor::spawn(engine, instance, attempts)
+}

@@ -1,0 +1,148 @@
+//! When a run is over and how it ended (maestro-model.md §5.3), and its runtime overview
+//! (step counts by status, leaf rollup).
+
+use baton_model::instance::{
+    CountReference, StepInstance, StepInstanceStatus as S, TimelineEvent,
+    WorkflowInstanceStatus as W, WorkflowRollupOverview, WorkflowRuntimeOverview,
+    WorkflowStepStatusSummary,
+};
+use indexmap::IndexMap;
+
+use super::actor::{Effect, RunActor, Termination};
+use crate::clock::now_millis;
+use crate::persist;
+
+impl RunActor {
+    /// Ends the run when nothing can happen any more: no attempt is running or waiting to be
+    /// retried and no completed step still has successors to release.
+    pub(super) fn maybe_finish_run(&mut self) {
+        if self.ended || self.stopping {
+            return;
+        }
+        if !self.local.is_empty() || self.effects.iter().any(|e| matches!(e, Effect::Release(_))) {
+            return;
+        }
+        let busy = self.steps.iter().any(|slot| {
+            slot.attempt.as_ref().is_some_and(|si| {
+                let s = si.runtime_state.status;
+                !s.is_terminal() || (s.is_retryable() && slot.retry_timer.is_some())
+            })
+        });
+        if busy {
+            return;
+        }
+        let latest: Vec<&StepInstance> = self
+            .steps
+            .iter()
+            .filter_map(|s| s.attempt.as_ref())
+            .collect();
+        let status = run_status(&latest, self.terminating);
+        let now = now_millis();
+        self.status = status;
+        self.ended = true;
+        self.instance.end_time = Some(now);
+        self.timeline.add(TimelineEvent::info(
+            now,
+            format!(
+                "Workflow instance status is updated to [{}]",
+                status.as_str()
+            ),
+        ));
+        let mut overview = compute_overview(
+            self.wf.len() as i64,
+            self.steps.iter().filter_map(|s| s.attempt.as_ref()),
+        );
+        overview.run_status = Some(status);
+        let overview_json = persist::overview_json(&overview).ok();
+        let timeline_json = persist::timeline_json(&self.timeline).ok();
+        self.update_run(|u| {
+            u.status = Some(status.as_str().to_string());
+            u.end_ts = Some(now);
+            u.runtime_overview = overview_json;
+            u.timeline = timeline_json;
+        });
+        if let Some(h) = self.run_timer.take() {
+            h.abort();
+        }
+    }
+}
+
+/// The status of a finished run from the latest attempt of each created step (§5.3).
+pub(super) fn run_status(latest: &[&StepInstance], terminating: Option<Termination>) -> W {
+    if latest.is_empty() {
+        return match terminating {
+            Some(Termination::Stop) => W::Stopped,
+            Some(Termination::Timeout) => W::TimedOut,
+            _ => W::Failed,
+        };
+    }
+    let has = |f: &dyn Fn(S) -> bool| latest.iter().any(|si| f(si.runtime_state.status));
+    if has(&|s| {
+        matches!(
+            s,
+            S::FatallyFailed
+                | S::InternallyFailed
+                | S::UserFailed
+                | S::PlatformFailed
+                | S::TimeoutFailed
+        )
+    }) {
+        W::Failed
+    } else if has(&|s| s == S::TimedOut) {
+        W::TimedOut
+    } else if has(&|s| s == S::Stopped) {
+        W::Stopped
+    } else {
+        match terminating {
+            Some(Termination::Stop) => W::Stopped,
+            Some(Termination::Kill) => W::Failed,
+            Some(Termination::Timeout) => W::TimedOut,
+            None => W::Succeeded,
+        }
+    }
+}
+
+/// The runtime overview of a run from the latest attempt of each of its steps.
+pub(crate) fn compute_overview<'a>(
+    total_step_count: i64,
+    latest: impl Iterator<Item = &'a StepInstance>,
+) -> WorkflowRuntimeOverview {
+    let mut step_overview: IndexMap<S, WorkflowStepStatusSummary> = IndexMap::new();
+    let mut rollup: IndexMap<S, CountReference> = IndexMap::new();
+    let mut leaves = 0;
+    for si in latest {
+        let rs = &si.runtime_state;
+        step_overview.entry(rs.status).or_default().add_step(vec![
+            si.step_instance_id,
+            rs.start_time.unwrap_or(0),
+            rs.end_time.unwrap_or(0),
+        ]);
+        if si.definition.step_type().is_leaf() {
+            leaves += 1;
+            let entry = rollup.entry(rs.status).or_default();
+            entry.cnt += 1;
+            if rs.status.is_overview() {
+                entry
+                    .reference
+                    .get_or_insert_with(IndexMap::new)
+                    .entry(si.workflow_id.clone())
+                    .or_default()
+                    .push(format!(
+                        "{}:{}:{}:{}",
+                        si.workflow_instance_id, si.workflow_run_id, si.step_id, si.step_attempt_id
+                    ));
+            }
+        }
+    }
+    step_overview.sort_keys();
+    rollup.sort_keys();
+    WorkflowRuntimeOverview {
+        total_step_count,
+        step_overview,
+        rollup_overview: Some(WorkflowRollupOverview {
+            total_leaf_count: leaves,
+            overview: Some(rollup),
+        }),
+        run_status: None,
+    }
+}
