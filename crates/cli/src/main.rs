@@ -17,6 +17,10 @@ struct Cli {
 enum Command {
     /// Check workflow definitions (JSON or YAML) and report every error with its path.
     Validate(commands::validate::Args),
+    /// Run a workflow on an embedded store and show it live; exit 0 only if it succeeded.
+    Run(commands::run::Args),
+    /// Measure orchestration overhead (chain, fanout, starts, parked).
+    Bench(commands::bench::Args),
     /// Evaluate SEL expressions.
     #[command(subcommand)]
     Sel(commands::sel::SelCommand),
@@ -34,6 +38,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Sel(cmd) => commands::sel::run(cmd),
+        Command::Run(args) => commands::run::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,11 @@ pub struct EngineConfig {
     pub sel_limits: baton_sel::Limits,
     /// The step runtimes by type.
     pub runtimes: RuntimeRegistry,
+    /// Most steps a workflow may have, nested ones included. Maestro's limit (300) by default;
+    /// raise it for workflows (and benchmarks) that need more.
+    pub max_steps: usize,
+    /// Largest create request in bytes (Maestro's 256 KB by default).
+    pub max_request_bytes: usize,
 }
 
 impl EngineConfig {
@@ -35,6 +40,8 @@ impl EngineConfig {
             work_dir: work_dir.into(),
             sel_limits: baton_sel::Limits::default(),
             runtimes: RuntimeRegistry::with_builtins(),
+            max_steps: baton_model::validate::STEP_LIST_SIZE_LIMIT,
+            max_request_bytes: baton_model::validate::WORKFLOW_CREATE_REQUEST_SIZE_LIMIT,
         }
     }
 }

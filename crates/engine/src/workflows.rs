@@ -48,6 +48,8 @@ impl Engine {
                 &req,
                 ValidateOptions {
                     require_owner: current.is_none(),
+                    step_limit: self.inner.config.max_steps,
+                    request_size_limit: self.inner.config.max_request_bytes,
                 },
             );
             if !report.is_ok() {

@@ -1,4 +1,7 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod run;
 pub mod sel;
+pub mod util;
 pub mod validate;

@@ -28,12 +28,19 @@ pub use workflow::WORKFLOW_CREATE_REQUEST_SIZE_LIMIT;
 pub struct ValidateOptions {
     /// Require `properties.owner` (true for a workflow's first version).
     pub require_owner: bool,
+    /// Most steps a workflow may have, nested ones included (Maestro: 300). Baton lets an
+    /// operator raise it.
+    pub step_limit: usize,
+    /// Largest serialized create request in bytes (Maestro: 256 KB); 0 means the default.
+    pub request_size_limit: usize,
 }
 
 impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
             require_owner: true,
+            step_limit: STEP_LIST_SIZE_LIMIT,
+            request_size_limit: WORKFLOW_CREATE_REQUEST_SIZE_LIMIT,
         }
     }
 }
@@ -58,6 +65,8 @@ impl Report {
 #[derive(Default)]
 pub(crate) struct Ctx {
     report: Report,
+    /// See [`ValidateOptions::step_limit`]; 0 means the default.
+    pub(crate) step_limit: usize,
 }
 
 impl Ctx {
@@ -83,7 +92,10 @@ impl Ctx {
 
 /// Validates a workflow create request (properties, workflow, extras).
 pub fn validate_create_request(req: &WorkflowCreateRequest, options: ValidateOptions) -> Report {
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx {
+        step_limit: options.step_limit,
+        ..Ctx::default()
+    };
     workflow::create_request(&mut ctx, req, options);
     ctx.finish()
 }

@@ -33,11 +33,16 @@ pub(super) fn workflow_steps(ctx: &mut Ctx, wf: &Workflow, at: &JsonPath) {
         return;
     }
     let total = wf.all_steps().len();
-    if total > STEP_LIST_SIZE_LIMIT {
+    let limit = if ctx.step_limit == 0 {
+        STEP_LIST_SIZE_LIMIT
+    } else {
+        ctx.step_limit
+    };
+    if total > limit {
         ctx.error(
             steps_at.clone(),
             format!(
-                "[workflow step list] is too large [{total}] and over the size limit [{STEP_LIST_SIZE_LIMIT}] (nested foreach/while steps count)"
+                "[workflow step list] is too large [{total}] and over the size limit [{limit}] (nested foreach/while steps count)"
             ),
         );
     }

@@ -31,11 +31,16 @@ pub const WORKFLOW_CREATE_REQUEST_SIZE_LIMIT: usize = 256 * 1024;
 pub(super) fn create_request(ctx: &mut Ctx, req: &WorkflowCreateRequest, opts: ValidateOptions) {
     let root = JsonPath::root();
     let size = serde_json::to_vec(req).map_or(0, |v| v.len());
-    if size > WORKFLOW_CREATE_REQUEST_SIZE_LIMIT {
+    let limit = if opts.request_size_limit == 0 {
+        WORKFLOW_CREATE_REQUEST_SIZE_LIMIT
+    } else {
+        opts.request_size_limit
+    };
+    if size > limit {
         ctx.error(
             root.clone(),
             format!(
-                "Size of the workflow create request is {size} bytes which is larger than limit of {WORKFLOW_CREATE_REQUEST_SIZE_LIMIT} bytes"
+                "Size of the workflow create request is {size} bytes which is larger than limit of {limit} bytes"
             ),
         );
     }
