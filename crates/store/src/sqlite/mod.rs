@@ -61,6 +61,8 @@ struct Inner {
     options: SqliteOptions,
     writer: writer::WriterHandle,
     readers: Mutex<Vec<Connection>>,
+    /// Dropping it stops the checkpointer thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
 }
 
 impl SqliteStore {
@@ -69,6 +71,9 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut conn = open_connection(&path, options.durability)?;
         migrations::run(&mut conn)?;
+        // Checkpoints run on their own thread so that a commit never pays for one.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        let checkpointer = spawn_checkpointer(&path, options.durability)?;
         let writer = writer::WriterHandle::spawn(conn, options.max_batch)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -76,6 +81,7 @@ impl SqliteStore {
                 options,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                _checkpointer: checkpointer,
             }),
         })
     }
@@ -108,6 +114,26 @@ impl SqliteStore {
         .await
         .map_err(|err| StoreError::Database(format!("read task failed: {err}")))?
     }
+}
+
+/// Copies the WAL back into the database file in the background (PASSIVE: it never blocks the
+/// writer or readers), every quarter second while the store is open.
+fn spawn_checkpointer(path: &Path, durability: Durability) -> Result<std::sync::mpsc::Sender<()>> {
+    let conn = open_connection(path, durability)?;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("baton-sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(std::time::Duration::from_millis(250))
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "sqlite checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Database(format!("cannot start checkpoint thread: {e}")))?;
+    Ok(tx)
 }
 
 fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
