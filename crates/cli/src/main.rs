@@ -19,6 +19,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Run a workflow on an embedded store and show it live; exit 0 only if it succeeded.
     Run(commands::run::Args),
+    /// Finish the runs an interrupted process left unfinished in a store.
+    Resume(commands::resume::Args),
     /// Measure orchestration overhead (chain, fanout, starts, parked).
     Bench(commands::bench::Args),
     /// Evaluate SEL expressions.
@@ -40,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Sel(cmd) => commands::sel::run(cmd),
         Command::Run(args) => commands::run::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Resume(args) => commands::resume::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod resume;
 pub mod run;
 pub mod sel;
 pub mod util;

@@ -12,18 +12,23 @@ pub struct SleepRuntime;
 
 const DEFAULT_SLEEP_SECONDS: i64 = 3;
 
+/// `sleep_seconds` in milliseconds; a DOUBLE keeps its fraction (Baton accepts `0.5`).
 fn sleep_millis(ctx: &StepContext) -> i64 {
     let seconds = match ctx
         .params
         .get("sleep_seconds")
         .and_then(|p| p.evaluated_result.as_ref())
     {
-        Some(EvaluatedValue::Long(v)) => *v,
-        Some(EvaluatedValue::Double(v)) => *v as i64,
-        Some(EvaluatedValue::String(s)) => s.trim().parse().unwrap_or(DEFAULT_SLEEP_SECONDS),
-        _ => DEFAULT_SLEEP_SECONDS,
+        Some(EvaluatedValue::Long(v)) => *v as f64,
+        Some(EvaluatedValue::Double(v)) => *v,
+        Some(EvaluatedValue::String(s)) => s.trim().parse().unwrap_or(DEFAULT_SLEEP_SECONDS as f64),
+        _ => DEFAULT_SLEEP_SECONDS as f64,
     };
-    seconds.max(0).saturating_mul(1000)
+    if seconds.is_finite() && seconds > 0.0 {
+        (seconds * 1000.0).min(i64::MAX as f64) as i64
+    } else {
+        0
+    }
 }
 
 #[async_trait]
