@@ -691,7 +691,7 @@ impl<'a> Interp<'a> {
                     Obj::Long(n) => *n as i32,
                     other => return Err(cast_error(other, "com.netflix.sel.type.SelLong")),
                 };
-                if n as i64 >= self.env.limits.array as i64 {
+                if n as i128 >= self.env.limits.array as i128 {
                     return Err(Error::Limit {
                         limit: LimitKind::Array,
                         message: format!(

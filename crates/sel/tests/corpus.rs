@@ -5,6 +5,7 @@
 use baton_sel::Error;
 use baton_sel::cases::{Outcome, run_case};
 use serde_json::Value as Json;
+use std::io::Write;
 
 const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -110,12 +111,15 @@ fn compatibility_corpus() {
             Some(reason) => failures.push(format!("{id}: {} => {reason}", case["expr"])),
         }
     }
-    println!(
+    // Written to the stderr handle directly so that the count shows without --nocapture.
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
         "SEL corpus: {passed} of {total} cases pass ({:.2}%)",
         100.0 * passed as f64 / total as f64
     );
     for f in &failures {
-        println!("  FAIL {f}");
+        let _ = writeln!(err, "  FAIL {f}");
     }
     assert!(
         jailbreak_escapes.is_empty(),

@@ -732,6 +732,24 @@ fn self_referencing_map_does_not_crash() {
     assert!(run("m = new Map(); m.put('a', m); '' + m;").is_err());
     assert!(run("m = new Map(); m.put('a', m); Util.toJson(m);").is_err());
     assert!(run("m = new Map(); m.put('a', m); m;").is_err());
+    // Shared sub-maps (a DAG with 2^40 paths) cannot blow up copying or printing.
+    let dag = "Map m = new Map(); for (i = 0; i < 40; i += 1) { Map n = new Map(); n.put('a', m); n.put('b', m); Map m = n; }";
+    for tail in [
+        "return m;",
+        "return '' + m;",
+        "return Util.toJson(m);",
+        "return String.format('%s', m);",
+        "return String.valueOf(m);",
+    ] {
+        let src = format!("{dag} {tail}");
+        let started = std::time::Instant::now();
+        let small = Evaluator::new().limits(Limits::default().with_memory(10_000_000));
+        assert!(small.eval_source(&src).is_err(), "{tail}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{tail}"
+        );
+    }
 }
 
 #[test]

@@ -33,6 +33,18 @@ pub enum SelCommand {
     /// Read JSON lines (corpus fields: expr, params, limits, now_millis, default_tz, ext, op)
     /// from stdin and write one result line per input, in order.
     Batch,
+    /// Benchmark: parse one expression once and evaluate it repeatedly (the engine's path);
+    /// prints evaluations per second.
+    Bench {
+        /// Input parameters as a JSON object.
+        #[arg(long)]
+        params: Option<String>,
+        /// Number of evaluations.
+        #[arg(long, default_value_t = 1_000_000)]
+        iterations: u64,
+        /// The SEL expression (sanitized like Maestro's).
+        expr: String,
+    },
 }
 
 pub fn run(cmd: SelCommand) -> anyhow::Result<ExitCode> {
@@ -58,7 +70,47 @@ pub fn run(cmd: SelCommand) -> anyhow::Result<ExitCode> {
             batch()?;
             Ok(ExitCode::SUCCESS)
         }
+        SelCommand::Bench {
+            params,
+            iterations,
+            expr,
+        } => {
+            bench(params, iterations, &expr)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn bench(params: Option<String>, iterations: u64, expr: &str) -> anyhow::Result<()> {
+    let mut ev = Evaluator::new();
+    if let Some(text) = params {
+        let json: serde_json::Value =
+            serde_json::from_str(&text).context("--params is not JSON")?;
+        let serde_json::Value::Object(map) = json else {
+            anyhow::bail!("--params must be a JSON object");
+        };
+        for (k, v) in map {
+            ev = ev.input(k, Value::from_json(&v).context("--params")?);
+        }
+    }
+    let program = baton_sel::compile(&baton_sel::sanitize(expr), ev.get_limits())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let first = ev.eval(&program).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = std::time::Instant::now();
+    for _ in 0..iterations {
+        let _ = std::hint::black_box(ev.eval(&program));
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{}",
+        serde_json::json!({
+            "result": first.to_json(),
+            "iterations": iterations,
+            "seconds": elapsed.as_secs_f64(),
+            "evals_per_second": (iterations as f64 / elapsed.as_secs_f64()).round(),
+        })
+    );
+    Ok(())
 }
 
 fn eval(

@@ -98,8 +98,12 @@ fn conversion_error(conv: char, arg: &FmtArg) -> String {
     )
 }
 
-/// Formats like Java's `String.format(fmt, args)`. The error text names the Java exception.
-pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
+/// Output longer than this many characters fails (the caller's memory budget).
+pub const TOO_LONG: &str = "output exceeds the memory limit";
+
+/// Formats like Java's `String.format(fmt, args)`. The error text names the Java exception, or
+/// is [`TOO_LONG`] when a width, precision or the output would exceed `max_len` characters.
+pub fn format(fmt: &str, args: &[FmtArg], max_len: usize) -> Result<String, String> {
     let chars: Vec<char> = fmt.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -188,6 +192,9 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
                     .parse()
                     .map_err(|_| "IllegalFormatPrecisionException".to_string())?,
             );
+        }
+        if width.unwrap_or(0) > max_len || precision.unwrap_or(0) > max_len || out.len() > max_len {
+            return Err(TOO_LONG.into());
         }
         let Some(&conv) = chars.get(i) else {
             return Err(format!(
@@ -366,6 +373,9 @@ pub fn format(fmt: &str, args: &[FmtArg]) -> Result<String, String> {
         };
         let text = if upper { text.to_uppercase() } else { text };
         pad(&mut out, &text, width, flags.left);
+    }
+    if out.len() > max_len {
+        return Err(TOO_LONG.into());
     }
     Ok(out)
 }
@@ -682,7 +692,7 @@ mod tests {
     use super::*;
 
     fn f(fmt: &str, args: &[FmtArg]) -> String {
-        format(fmt, args).unwrap()
+        format(fmt, args, 1 << 20).unwrap()
     }
 
     #[test]
@@ -764,11 +774,19 @@ mod tests {
 
     #[test]
     fn java_format_errors() {
-        assert!(format("%d", &[FmtArg::Double(1.0)]).is_err());
-        assert!(format("%c", &[FmtArg::Str("a".into())]).is_err());
-        assert!(format("%s %s", &[FmtArg::Int(1)]).is_err());
-        assert!(format("%q", &[FmtArg::Int(1)]).is_err());
-        assert!(format("%-d", &[FmtArg::Int(1)]).is_err());
-        assert!(format("%", &[]).is_err());
+        assert!(format("%d", &[FmtArg::Double(1.0)], 1 << 20).is_err());
+        assert!(format("%c", &[FmtArg::Str("a".into())], 1 << 20).is_err());
+        assert!(format("%s %s", &[FmtArg::Int(1)], 1 << 20).is_err());
+        assert!(format("%q", &[FmtArg::Int(1)], 1 << 20).is_err());
+        assert!(format("%-d", &[FmtArg::Int(1)], 1 << 20).is_err());
+        assert!(format("%", &[], 1 << 20).is_err());
+        assert_eq!(
+            format("%999999999d", &[FmtArg::Int(1)], 1000),
+            Err(TOO_LONG.to_string())
+        );
+        assert_eq!(
+            format("%.999999999f", &[FmtArg::Double(1.0)], 1000),
+            Err(TOO_LONG.to_string())
+        );
     }
 }

@@ -92,8 +92,17 @@ pub fn split(input: &str, pattern: &str, limit: i32) -> Result<Vec<String>, Stri
     Ok(list)
 }
 
-/// Java's `String.replaceAll(regex, replacement)`.
-pub fn replace_all(input: &str, pattern: &str, replacement: &str) -> Result<String, String> {
+/// The error of [`replace_all`] when the output would exceed `max_len`.
+pub const TOO_LONG: &str = "output exceeds the memory limit";
+
+/// Java's `String.replaceAll(regex, replacement)`; output longer than `max_len` bytes fails
+/// with [`TOO_LONG`].
+pub fn replace_all(
+    input: &str,
+    pattern: &str,
+    replacement: &str,
+    max_len: usize,
+) -> Result<String, String> {
     let re = compile(pattern)?;
     let groups = re.captures_len().saturating_sub(1);
     let mut out = String::with_capacity(input.len());
@@ -176,6 +185,9 @@ pub fn replace_all(input: &str, pattern: &str, replacement: &str) -> Result<Stri
             }
         }
         last = whole.end();
+        if out.len() > max_len {
+            return Err(TOO_LONG.into());
+        }
     }
     out.push_str(&input[last..]);
     Ok(out)
@@ -200,15 +212,22 @@ mod tests {
 
     #[test]
     fn replace_all_follows_java() {
-        assert_eq!(replace_all("a1b22", "\\d+", "#").unwrap(), "a#b#");
+        assert_eq!(replace_all("a1b22", "\\d+", "#", 1 << 20).unwrap(), "a#b#");
         assert_eq!(
-            replace_all("john smith", "(\\w+) (\\w+)", "$2 $1").unwrap(),
+            replace_all("john smith", "(\\w+) (\\w+)", "$2 $1", 1 << 20).unwrap(),
             "smith john"
         );
-        assert_eq!(replace_all("ab", "(?<x>a)", "${x}${x}").unwrap(), "aab");
-        assert_eq!(replace_all("ab", "a", "\\$").unwrap(), "$b");
-        assert!(replace_all("ab", "a", "$").is_err());
-        assert!(replace_all("ab", "a", "$2").is_err());
+        assert_eq!(
+            replace_all("ab", "(?<x>a)", "${x}${x}", 1 << 20).unwrap(),
+            "aab"
+        );
+        assert_eq!(replace_all("ab", "a", "\\$", 1 << 20).unwrap(), "$b");
+        assert!(replace_all("ab", "a", "$", 1 << 20).is_err());
+        assert!(replace_all("ab", "a", "$2", 1 << 20).is_err());
         assert!(compile("(").is_err());
+        assert_eq!(
+            replace_all("aaaa", "", "xxxxxxxx", 16),
+            Err(TOO_LONG.to_string())
+        );
     }
 }

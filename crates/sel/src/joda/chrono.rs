@@ -294,7 +294,9 @@ fn set_year(local: i64, year: i64) -> i64 {
             doy += 1;
         }
     }
-    (days_from_civil(year, 1, 1) + doy - 1) * MILLIS_PER_DAY + mod_
+    (days_from_civil(year, 1, 1) + doy - 1)
+        .saturating_mul(MILLIS_PER_DAY)
+        .saturating_add(mod_)
 }
 
 /// Joda's `getValue()` of a field at local millis.
@@ -397,7 +399,7 @@ fn check(field: Field, value: i64, lo: i64, hi: i64) -> Result<(), FieldError> {
 }
 
 fn precise(local: i64, field: Field, value: i64, unit: i64) -> i64 {
-    local + (value - get(field, local)) * unit
+    local.saturating_add((value - get(field, local)).saturating_mul(unit))
 }
 
 /// Joda's `set(instant, value)` on local millis.
@@ -548,10 +550,10 @@ pub fn round_floor(field: Field, local: i64) -> i64 {
             }
             l
         }
-        Field::WeekOfWeekyear => {
-            (local + 3 * MILLIS_PER_DAY).div_euclid(MILLIS_PER_WEEK) * MILLIS_PER_WEEK
-                - 3 * MILLIS_PER_DAY
-        }
+        Field::WeekOfWeekyear => (local.saturating_add(3 * MILLIS_PER_DAY))
+            .div_euclid(MILLIS_PER_WEEK)
+            .saturating_mul(MILLIS_PER_WEEK)
+            .saturating_sub(3 * MILLIS_PER_DAY),
         Field::MonthOfYear => {
             let c = civil(local);
             local_millis(c.year, c.month, 1, 0)

@@ -254,7 +254,9 @@ impl DateTime {
     pub fn with_time_at_start_of_day(&self) -> DateTime {
         let local = self.local();
         let day_start = local.div_euclid(MILLIS_PER_DAY) * MILLIS_PER_DAY;
-        let six = self.zone.local_to_utc(day_start + 6 * MILLIS_PER_HOUR);
+        let six = self
+            .zone
+            .local_to_utc(day_start.saturating_add(6 * MILLIS_PER_HOUR));
         let millis = self.zone.local_to_utc_keeping(day_start, six);
         // withEarlierOffsetAtOverlap
         let local_result = self.zone.to_local(millis);

@@ -232,8 +232,13 @@ impl Formatter {
         })
     }
 
-    /// Joda's `ISODateTimeFormat.dateTimeParser()`.
-    pub fn iso_parser() -> Formatter {
+    /// Joda's `ISODateTimeFormat.dateTimeParser()` (built once).
+    pub fn iso_parser() -> &'static Formatter {
+        static ISO: std::sync::OnceLock<Formatter> = std::sync::OnceLock::new();
+        ISO.get_or_init(Formatter::build_iso_parser)
+    }
+
+    fn build_iso_parser() -> Formatter {
         let dot = Elem::Alt {
             alts: vec![
                 vec![Elem::Literal(".".into())],

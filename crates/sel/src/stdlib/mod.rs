@@ -308,16 +308,34 @@ pub(crate) enum Unboxed {
 /// SEL's `unbox()`: LONG becomes an `Integer` when it is at most `Integer.MAX_VALUE` (the
 /// reference does not check the lower bound, so large negatives are truncated).
 pub(crate) fn unbox(o: &Obj) -> Result<Unboxed> {
-    unbox_depth(o, 0)
+    let mut budget = UNBOX_BUDGET;
+    unbox_depth(o, 0, &mut budget)
 }
 
-fn unbox_depth(o: &Obj, depth: u32) -> Result<Unboxed> {
+/// Most values one unboxing may produce: maps can share sub-maps (a DAG), so copying them out
+/// could otherwise grow exponentially.
+const UNBOX_BUDGET: u64 = 1_000_000;
+
+fn spend(budget: &mut u64, n: u64) -> Result<()> {
+    if *budget < n {
+        return Err(Error::Limit {
+            limit: crate::error::LimitKind::Memory,
+            message: "SEL evaluation aborted as it takes too much memory (in byte) copying a value"
+                .into(),
+        });
+    }
+    *budget -= n;
+    Ok(())
+}
+
+fn unbox_depth(o: &Obj, depth: u32, budget: &mut u64) -> Result<Unboxed> {
     if depth > 100 {
         return Err(Error::runtime(
             JavaClass::RuntimeException,
             "StackOverflowError",
         ));
     }
+    spend(budget, 1)?;
     Ok(match o {
         Obj::Null | Obj::Void => Unboxed::Null,
         Obj::Long(v) => {
@@ -332,6 +350,7 @@ fn unbox_depth(o: &Obj, depth: u32) -> Result<Unboxed> {
         Obj::Str(s) => Unboxed::Str(s.as_deref().map(str::to_string)),
         Obj::Array(e, items) => {
             let items = items.borrow();
+            spend(budget, items.len() as u64)?;
             match e {
                 Elem::Str => Unboxed::StrArray(
                     items
@@ -378,9 +397,9 @@ fn unbox_depth(o: &Obj, depth: u32) -> Result<Unboxed> {
                     Obj::Str(_) | Obj::Long(_) | Obj::Double(_) | Obj::Bool(_) => match &*inner {
                         // Map values keep their Long-ness (getInternalVal, not unbox).
                         Obj::Long(x) => Unboxed::Long(*x),
-                        other => unbox_depth(other, depth + 1)?,
+                        other => unbox_depth(other, depth + 1, budget)?,
                     },
-                    Obj::Array(..) | Obj::Map(_) => unbox_depth(&inner, depth + 1)?,
+                    Obj::Array(..) | Obj::Map(_) => unbox_depth(&inner, depth + 1, budget)?,
                     other => {
                         return Err(unsupported(format!(
                             "Invalid type, not support having map entry value {}={}",
@@ -428,10 +447,11 @@ pub(crate) fn str_arg(v: &Val) -> Option<Option<String>> {
 /// Converts a result object into a public [`crate::Value`] (the reference's unboxing, with
 /// Joda objects kept as they are).
 pub(crate) fn to_value(o: &Obj) -> Result<crate::Value> {
-    to_value_depth(o, 0)
+    let mut budget = UNBOX_BUDGET;
+    to_value_depth(o, 0, &mut budget)
 }
 
-fn to_value_depth(o: &Obj, depth: u32) -> Result<crate::Value> {
+fn to_value_depth(o: &Obj, depth: u32, budget: &mut u64) -> Result<crate::Value> {
     use crate::Value;
     if depth > 100 {
         return Err(Error::runtime(
@@ -439,6 +459,7 @@ fn to_value_depth(o: &Obj, depth: u32) -> Result<crate::Value> {
             "StackOverflowError",
         ));
     }
+    spend(budget, 1)?;
     Ok(match o {
         Obj::Null => Value::Null,
         Obj::Void => Value::Void,
@@ -446,7 +467,7 @@ fn to_value_depth(o: &Obj, depth: u32) -> Result<crate::Value> {
         Obj::Long(v) => Value::Long(*v),
         Obj::Double(v) => Value::Double(*v),
         Obj::Bool(v) => Value::Boolean(*v),
-        Obj::Array(..) => match unbox(o)? {
+        Obj::Array(..) => match unbox_depth(o, depth, budget)? {
             Unboxed::StrArray(v) => Value::StringArray(v),
             Unboxed::LongArray(v) => Value::LongArray(v),
             Unboxed::DoubleArray(v) => Value::DoubleArray(v),
@@ -459,7 +480,7 @@ fn to_value_depth(o: &Obj, depth: u32) -> Result<crate::Value> {
             let mut out = indexmap::IndexMap::with_capacity(map.len());
             for (k, v) in map.iter() {
                 let key = k.as_deref().unwrap_or("null").to_string();
-                out.insert(key, to_value_depth(&v.borrow(), depth + 1)?);
+                out.insert(key, to_value_depth(&v.borrow(), depth + 1, budget)?);
             }
             Value::Map(Some(out))
         }

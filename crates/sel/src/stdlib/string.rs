@@ -97,6 +97,24 @@ fn format_error(message: String) -> Error {
     Error::runtime(class, message)
 }
 
+fn memory_error() -> Error {
+    Error::Limit {
+        limit: crate::error::LimitKind::Memory,
+        message: "SEL evaluation aborted as it takes too much memory (in byte) building a string"
+            .into(),
+    }
+}
+
+/// Output size of `s.replace(target, repl)`, to refuse what would exceed the memory left.
+fn replaced_len(s: &str, target: &str, repl: &str) -> u128 {
+    let count = if target.is_empty() {
+        s.chars().count() as u128 + 1
+    } else {
+        s.matches(target).count() as u128
+    };
+    s.len() as u128 + count * repl.len() as u128
+}
+
 fn varargs_format(it: &mut Interp, args: &[Val]) -> Result<Val> {
     let Some(first) = args.first() else {
         return Err(illegal_arg(
@@ -122,7 +140,14 @@ fn varargs_format(it: &mut Interp, args: &[Val]) -> Result<Val> {
             fargs.push(fmt_arg(unbox(&a.borrow())?));
         }
     }
-    let out = format(&fmt, &fargs).map_err(format_error)?;
+    let max_len = (it.memory_left() / 2) as usize;
+    let out = format(&fmt, &fargs, max_len).map_err(|m| {
+        if m == crate::java::format::TOO_LONG {
+            memory_error()
+        } else {
+            format_error(m)
+        }
+    })?;
     it.mk_str(out)
 }
 
@@ -274,6 +299,9 @@ pub(crate) fn call(
         "replace" => {
             let target = string_arg(0)?;
             let repl = string_arg(1)?;
+            if replaced_len(s, &target, &repl) > (it.memory_left() / 2) as u128 {
+                return Err(memory_error());
+            }
             let out = s.replace(target.as_str(), &repl);
             it.mk_str(out)
         }
@@ -281,7 +309,14 @@ pub(crate) fn call(
             let re = string_arg(0)?;
             let repl = string_arg(1)?;
             it.check_time()?;
-            let out = regex::replace_all(s, &re, &repl).map_err(|_| fail())?;
+            let max_len = (it.memory_left() / 2) as usize;
+            let out = regex::replace_all(s, &re, &repl, max_len).map_err(|m| {
+                if m == regex::TOO_LONG {
+                    memory_error()
+                } else {
+                    fail()
+                }
+            })?;
             it.mk_str(out)
         }
         "split" => {

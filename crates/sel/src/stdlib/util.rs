@@ -189,12 +189,12 @@ pub(crate) fn call(it: &mut Interp, obj: &Obj, name: &str, args: &[Val]) -> Resu
             let f = date_int_formatter(it, "YYYYMMddHH", zone.clone())?;
             let a = string_of(it, di)?.unwrap_or_else(|| "null".into());
             let b = string_of(it, hour)?.unwrap_or_else(|| "null".into());
-            let days = super::numbers::long_of(it, day_offset)? as i32 as i64;
-            let hours = super::numbers::long_of(it, hour_offset)? as i32 as i64;
             let d = f
                 .parse_datetime(&format!("{a}{b}"), &zone)
                 .map_err(joda_error)?;
+            let days = super::numbers::long_of(it, day_offset)? as i32 as i64;
             let d = d.plus(Unit::Days, -days).map_err(joda_error)?;
+            let hours = super::numbers::long_of(it, hour_offset)? as i32 as i64;
             let d = d.plus(Unit::Hours, -hours).map_err(joda_error)?;
             it.mk_long(d.millis)
         }
