@@ -155,7 +155,8 @@ async fn pid_file(ctx: &StepContext, name: &str) -> i32 {
     panic!("{} never written", path.display());
 }
 
-#[tokio::test]
+// The engine runs on the multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_output_sample_runs_as_a_shell_script() {
     let dir = tempfile::tempdir().unwrap();
     let (script, args) = kubernetes_sample("sample-kubernetes-output-wf.json");
@@ -314,7 +315,8 @@ async fn killed_by_a_signal_is_a_platform_error() {
     assert_eq!(shell_fields(&done)["signal"], "SIGKILL (9)");
 }
 
-#[tokio::test]
+// The engine runs on the multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_kills_the_script_and_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = ctx(
@@ -564,7 +566,8 @@ async fn start_after_a_crash_replaces_the_orphan() {
     assert_eq!(rt.terminate(&c).await.state, RuntimeState::Stopped);
 }
 
-#[tokio::test]
+// The engine runs on the multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reap_orphan_stops_a_live_group() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = ctx(

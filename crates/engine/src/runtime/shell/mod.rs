@@ -147,6 +147,18 @@ impl ShellRuntime {
         lock(&self.inner.running).get(step_uuid).cloned()
     }
 
+    /// Keeps a launched process; if the same attempt was launched concurrently, the first
+    /// launch stays and this one is killed.
+    fn register(&self, step_uuid: &str, running: Arc<Running>) -> Arc<Running> {
+        let mut map = lock(&self.inner.running);
+        if let Some(first) = map.get(step_uuid) {
+            let _ = running.signal_group(Signal::KILL);
+            return first.clone();
+        }
+        map.insert(step_uuid.to_string(), running.clone());
+        running
+    }
+
     /// Forgets a collected process (only that one: a later launch of the uuid stays).
     fn forget(&self, step_uuid: &str, running: &Arc<Running>) {
         let mut map = lock(&self.inner.running);
@@ -174,17 +186,18 @@ impl ShellRuntime {
             }
         }
         let now = now_millis();
-        let attempt = {
-            let mut map = lock(&self.inner.running);
-            if let Some(running) = map.get(&ctx.step_uuid) {
-                Ok(running.clone())
-            } else {
-                process::launch(spec, ctx, now).map(|running| {
-                    let running = Arc::new(running);
-                    map.insert(ctx.step_uuid.clone(), running.clone());
-                    running
-                })
-            }
+        // Files and fork/exec: off the async workers, in case the work dir is on a slow disk.
+        let (spec_owned, ctx_owned) = (spec.clone(), ctx.clone());
+        let attempt = match tokio::task::spawn_blocking(move || {
+            process::launch(&spec_owned, &ctx_owned, now)
+        })
+        .await
+        {
+            Ok(r) => r.map(|running| self.register(&ctx.step_uuid, Arc::new(running))),
+            Err(e) => Err(LaunchError::Io {
+                what: "the launch task failed".to_string(),
+                source: std::io::Error::other(e.to_string()),
+            }),
         };
         match attempt {
             Ok(running) => launched(running.as_ref(), timeline, now),
