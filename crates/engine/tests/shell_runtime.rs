@@ -141,21 +141,22 @@ async fn wait_dead(pid: i32) -> bool {
     false
 }
 
-/// Reads a pid a script wrote to a file in its work dir, waiting for it to appear.
+/// Reads the pid of a background `sleep` a script wrote to a file in its work dir, waiting for
+/// it to appear and for the forked shell to have become `sleep`.
 async fn pid_file(ctx: &StepContext, name: &str) -> i32 {
     let path = ctx.work_dir.join(name);
-    for _ in 0..100 {
+    for _ in 0..200 {
         if let Ok(text) = std::fs::read_to_string(&path)
-            && let Ok(pid) = text.trim().parse()
+            && let Ok(pid) = text.trim().parse::<i32>()
+            && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
         {
             return pid;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     panic!("{} never written", path.display());
 }
 
-// The engine runs on the multi-threaded runtime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_output_sample_runs_as_a_shell_script() {
     let dir = tempfile::tempdir().unwrap();
@@ -382,7 +383,11 @@ async fn background_processes_die_with_the_script() {
     );
     let (_, done) = run(&runtime(), &mut c).await;
     assert_eq!(done.state, RuntimeState::Done, "{}", messages(&done));
-    let bg = pid_file(&c, "bg.pid").await;
+    let bg: i32 = std::fs::read_to_string(c.work_dir.join("bg.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(wait_dead(bg).await, "a leftover of the group is killed");
 }
 

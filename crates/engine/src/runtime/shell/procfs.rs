@@ -55,14 +55,23 @@ pub(super) fn boot_id() -> Option<String> {
 
 /// Whether a process's initial environment holds `name=value` exactly. Readable only for
 /// processes of the same user, which are the only ones Baton could signal anyway.
+///
+/// A process caught in the middle of an `exec` reads as an empty environment for an instant,
+/// so an empty read is tried again a few times.
 pub(super) fn environ_has(pid: i32, name: &str, value: &str) -> bool {
-    let Ok(bytes) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
     let want = format!("{name}={value}");
-    bytes
-        .split(|b| *b == 0)
-        .any(|entry| entry == want.as_bytes())
+    for _ in 0..5 {
+        let Ok(bytes) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            return false;
+        };
+        if !bytes.is_empty() {
+            return bytes
+                .split(|b| *b == 0)
+                .any(|entry| entry == want.as_bytes());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    false
 }
 
 /// Every pid listed in `/proc`.
