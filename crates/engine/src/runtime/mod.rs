@@ -7,7 +7,7 @@
 //! A runtime knows only its step's context, never the instance or the store.
 
 mod noop;
-mod shell;
+pub mod shell;
 mod sleep;
 
 use std::collections::HashMap;
