@@ -185,7 +185,25 @@ impl RunActor {
                 }
                 S::Initialized => self.set_status(node, S::WaitingForSignals),
                 S::Paused => return,
-                S::WaitingForSignals => self.set_status(node, S::EvaluatingParams),
+                S::WaitingForSignals => {
+                    let step = self.wf.step(node);
+                    let uses_signals = step
+                        .signal_dependencies
+                        .as_ref()
+                        .is_some_and(|d| !d.is_empty())
+                        || step.signal_outputs.as_ref().is_some_and(|o| !o.is_empty());
+                    if uses_signals {
+                        // Failing loudly beats running as if the signals had arrived.
+                        self.fail_internally(
+                            node,
+                            "step signal dependencies and outputs are not supported by this Baton version yet"
+                                .to_string(),
+                        );
+                        self.finish(node).await;
+                        return;
+                    }
+                    self.set_status(node, S::EvaluatingParams)
+                }
                 S::EvaluatingParams => match self.evaluate_params(node).await {
                     Ok(()) => self.set_status(node, S::WaitingForPermits),
                     Err(message) => {
