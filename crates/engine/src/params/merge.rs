@@ -394,8 +394,8 @@ fn cleanup_at(params: ParamMap, prefix: &str) -> Result<ParamMap, ParamError> {
             format!("{prefix}.{name}")
         };
         let internal = def.internal_mode();
-        if let Some(ParamValue::Map(entries)) = def.value.take() {
-            def.value = Some(ParamValue::Map(cleanup_at(entries, &path)?));
+        if let Some(ParamValue::Map(entries)) = &mut def.value {
+            *entries = cleanup_at(std::mem::take(entries), &path)?;
         }
         let has_value = def.value.is_some() || def.expression.is_some();
         if internal == Some(InternalParamMode::Optional) {
