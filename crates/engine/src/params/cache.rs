@@ -22,8 +22,57 @@ pub struct Compiled {
     pub program: Program,
     /// The free variable names (SEL's `validate`), sorted.
     pub referenced: Vec<String>,
+    /// Whether the program may read its inputs through `params` (`params.get`, `params[..]`,
+    /// `params.x`, `containsKey`), rather than only calling the engine's `params.getFrom…`
+    /// methods. In a step, reading `params` binds every workflow param; a program that only
+    /// calls methods is spared that.
+    pub reads_params_inputs: bool,
     /// Length of the sanitized text in UTF-16 units, for the length limit.
     utf16_len: u64,
+}
+
+/// The `params` methods served by the engine's extension; they never read the inputs.
+const EXTENSION_METHODS: &[&str] = &[
+    "getFromStep",
+    "getFromInstance",
+    "getFromSignal",
+    "getFromSignalOrDefault",
+    "getFromSignalDependency",
+    "getFromForeach",
+    "getFromSubworkflow",
+    "nextUniqueId",
+    "getExecutionEnvironment",
+];
+
+/// Conservative: true unless every occurrence of the word `params` in the text is directly
+/// followed by `.` and an extension method name and `(`. Text inside strings or comments can
+/// only make it say true, which costs time, never correctness.
+fn reads_params_inputs(src: &str) -> bool {
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    let b = src.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = src.get(from..).and_then(|rest| rest.find("params")) {
+        let start = from + pos;
+        let end = start + "params".len();
+        from = end;
+        if start > 0 && b.get(start - 1).is_some_and(|c| is_ident(*c)) {
+            continue;
+        }
+        if b.get(end).is_some_and(|c| is_ident(*c)) {
+            continue;
+        }
+        let rest = src.get(end..).unwrap_or_default();
+        let calls_extension = rest.strip_prefix('.').is_some_and(|r| {
+            EXTENSION_METHODS.iter().any(|m| {
+                r.strip_prefix(m)
+                    .is_some_and(|after| after.starts_with('('))
+            })
+        });
+        if !calls_extension {
+            return true;
+        }
+    }
+    false
 }
 
 /// A bounded map from expression text to compiled program.
@@ -87,8 +136,11 @@ impl ProgramCache {
         }
         let sanitized = baton_sel::sanitize(expression);
         let program = baton_sel::compile(&sanitized, limits)?;
+        let referenced = program.referenced_names();
         let compiled = Arc::new(Compiled {
-            referenced: program.referenced_names(),
+            reads_params_inputs: referenced.iter().any(|n| n == "params")
+                && reads_params_inputs(&sanitized),
+            referenced,
             program,
             utf16_len: baton_sel::java::text::utf16_len(&sanitized) as u64,
         });
@@ -142,6 +194,31 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(a.referenced, vec!["cache_test_a", "cache_test_b"]);
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn tells_input_reads_from_extension_calls() {
+        for (src, reads) in [
+            ("params.getFromStep('step_id')", false),
+            (
+                "params.getFromInstance('owner') + params.nextUniqueId()",
+                false,
+            ),
+            ("params.get('x')", true),
+            ("params['x']", true),
+            ("params.x", true),
+            ("params.containsKey('x')", true),
+            ("params . getFromStep('a')", true),
+            ("params.getFromStepX('a')", true),
+            ("myparams.get('a') + params.getFromStep('a')", false),
+            ("1 + 1", false),
+        ] {
+            assert_eq!(reads_params_inputs(src), reads, "{src}");
+        }
+        let c = ProgramCache::new(4)
+            .compile("params.getFromStep('step_id')", &Limits::default())
+            .unwrap();
+        assert!(!c.reads_params_inputs);
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl<'a> Evaluation<'a> {
         let mut bind_workflow_params = false;
         for name in &compiled.referenced {
             if name == "params" {
-                bind_workflow_params = self.step_id.is_some();
+                bind_workflow_params = self.step_id.is_some() && compiled.reads_params_inputs;
                 continue;
             }
             let found = self.resolve(label, name)?;

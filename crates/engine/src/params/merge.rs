@@ -116,21 +116,22 @@ pub(crate) fn merge_at(
     prefix: &str,
 ) -> Result<(), ParamError> {
     for (name, def) in layer {
-        let path = if prefix.is_empty() {
-            name.clone()
+        let path: std::borrow::Cow<'_, str> = if prefix.is_empty() {
+            name.into()
         } else {
-            format!("{prefix}.{name}")
+            format!("{prefix}.{name}").into()
         };
+        let path = path.as_ref();
         let old = base.get(name);
         let value = match (&def.value, def.param_type) {
             (Some(ParamValue::Map(entries)), ParamType::Map) => {
-                let mut merged = map_value_or_empty(old, &path)?;
+                let mut merged = map_value_or_empty(old, path)?;
                 let parent = old.unwrap_or(def).mode;
-                merge_at(&mut merged, entries, &ctx.with_parent_mode(parent), &path)?;
+                merge_at(&mut merged, entries, &ctx.with_parent_mode(parent), path)?;
                 Some(ParamValue::Map(merged))
             }
             (Some(ParamValue::StringMap(entries)), ParamType::StringMap) => {
-                let mut merged = string_map_value_or_empty(old, &path)?;
+                let mut merged = string_map_value_or_empty(old, path)?;
                 for (k, v) in entries {
                     merged.insert(k.clone(), v.clone());
                 }
@@ -138,7 +139,7 @@ pub(crate) fn merge_at(
             }
             (v, _) => v.clone(),
         };
-        let merged = build_merged(&path, def, old, ctx, value)?;
+        let merged = build_merged(path, def, old, ctx, value)?;
         base.insert(name.clone(), merged);
     }
     Ok(())
@@ -381,36 +382,45 @@ fn merged_source(
 /// Maestro's `cleanupParams`: drops OPTIONAL params left without a value or expression (or
 /// with an empty literal MAP), rejects any other param without one ("[x] is a required
 /// parameter"), recursing into literal MAPs, and removes `internal_mode`.
-pub fn cleanup_params(params: ParamMap) -> Result<ParamMap, ParamError> {
-    cleanup_at(params, "")
+pub fn cleanup_params(mut params: ParamMap) -> Result<ParamMap, ParamError> {
+    cleanup_at(&mut params, "")?;
+    Ok(params)
 }
 
-fn cleanup_at(params: ParamMap, prefix: &str) -> Result<ParamMap, ParamError> {
-    let mut out = ParamMap::with_capacity(params.len());
-    for (name, mut def) in params {
-        let path = if prefix.is_empty() {
-            name.clone()
+fn cleanup_at(params: &mut ParamMap, prefix: &str) -> Result<(), ParamError> {
+    let path = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
         } else {
             format!("{prefix}.{name}")
-        };
-        let internal = def.internal_mode();
+        }
+    };
+    let mut keep = Vec::with_capacity(params.len());
+    for (name, def) in params.iter_mut() {
         if let Some(ParamValue::Map(entries)) = &mut def.value {
-            *entries = cleanup_at(std::mem::take(entries), &path)?;
+            cleanup_at(entries, &path(name))?;
         }
         let has_value = def.value.is_some() || def.expression.is_some();
-        if internal == Some(InternalParamMode::Optional) {
+        if def.internal_mode() == Some(InternalParamMode::Optional) {
             let empty_map = matches!(&def.value, Some(ParamValue::Map(m)) if m.is_empty());
             if !has_value || empty_map {
+                keep.push(false);
                 continue;
             }
         } else if !has_value {
             return Err(ParamError::Merge(format!(
-                "[{path}] is a required parameter (type=[{}])",
+                "[{}] is a required parameter (type=[{}])",
+                path(name),
                 def.param_type
             )));
         }
         def.meta.shift_remove(META_INTERNAL_MODE);
-        out.insert(name, def);
+        keep.push(true);
     }
-    Ok(out)
+    if keep.contains(&false) {
+        // `retain` visits entries in order, so the n-th call is about the n-th param.
+        let mut decisions = keep.into_iter();
+        params.retain(|_, _| decisions.next().unwrap_or(true));
+    }
+    Ok(())
 }
