@@ -165,8 +165,7 @@ fn modes_may_not_become_less_strict() {
 
 #[test]
 fn sample_dag_test_2_constant_and_immutable_params() {
-    let text =
-        std::fs::read_to_string(compat("maestro-samples/sample-dag-test-2.json")).unwrap();
+    let text = std::fs::read_to_string(compat("maestro-samples/sample-dag-test-2.json")).unwrap();
     let sample: serde_json::Value = serde_json::from_str(&text).unwrap();
     let params = defs(sample["workflow"]["params"].clone());
     let merged = merge_workflow_params(Some(&params), None, ParamSource::Launch).unwrap();
@@ -175,8 +174,8 @@ fn sample_dag_test_2_constant_and_immutable_params() {
     assert_eq!(merged["param1"].source(), Some(ParamSource::Definition));
     for (name, mode) in [("param1", "CONSTANT"), ("param2", "IMMUTABLE")] {
         let run = defs(json!({name: {"value": "mine", "type": "STRING"}}));
-        let err = merge_workflow_params(Some(&params), Some(&run), ParamSource::Launch)
-            .unwrap_err();
+        let err =
+            merge_workflow_params(Some(&params), Some(&run), ParamSource::Launch).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("Cannot modify param with mode [{mode}] for parameter [{name}]")
@@ -195,7 +194,10 @@ fn internal_modes() {
         literal(&merged["job_template_version"]),
         &ParamValue::String("v2".into())
     );
-    assert_eq!(merged["job_template_version"].mode, Some(ParamMode::Mutable));
+    assert_eq!(
+        merged["job_template_version"].mode,
+        Some(ParamMode::Mutable)
+    );
     // No param keeps `internal_mode` after cleanup, at any depth.
     fn no_internal_mode(m: &ParamMap) {
         for (n, d) in m {
@@ -223,14 +225,19 @@ fn internal_modes() {
     );
 
     // PROVIDED: a default the user may override.
-    let d = defs(json!({"subworkflow_id": {"value": "child", "type": "STRING"},
-                        "subworkflow_version": {"value": "3", "type": "STRING"}}));
+    let d = defs(
+        json!({"subworkflow_id": {"value": "child", "type": "STRING"},
+                        "subworkflow_version": {"value": "3", "type": "STRING"}}),
+    );
     let merged = merge_step_params(StepType::Subworkflow, Some(&d), None).unwrap();
     assert_eq!(
         literal(&merged["subworkflow_version"]),
         &ParamValue::String("3".into())
     );
-    assert_eq!(merged["subworkflow_id"].mode, Some(ParamMode::MutableOnStart));
+    assert_eq!(
+        merged["subworkflow_id"].mode,
+        Some(ParamMode::MutableOnStart)
+    );
 
     // RESERVED: users may not touch it, a parent may.
     let run = defs(json!({"owner": {"value": "someone", "type": "STRING"}}));
@@ -292,8 +299,10 @@ fn literal_maps_merge_entry_by_entry() {
 
 #[test]
 fn map_entries_inherit_the_stricter_mode_of_their_map() {
-    let d = defs(json!({"cfg": {"type": "MAP", "mode": "MUTABLE_ON_START", "value": {
-        "a": {"value": 1, "type": "LONG"}}}}));
+    let d = defs(
+        json!({"cfg": {"type": "MAP", "mode": "MUTABLE_ON_START", "value": {
+        "a": {"value": 1, "type": "LONG"}}}}),
+    );
     let mut base = ParamMap::new();
     merge_params(
         &mut base,
@@ -301,7 +310,8 @@ fn map_entries_inherit_the_stricter_mode_of_their_map() {
         &MergeContext::workflow(ParamSource::Definition, false, false),
     )
     .unwrap();
-    let change = defs(json!({"cfg": {"type": "MAP", "value": {"a": {"value": 2, "type": "LONG"}}}}));
+    let change =
+        defs(json!({"cfg": {"type": "MAP", "value": {"a": {"value": 2, "type": "LONG"}}}}));
     let err = merge_params(
         &mut base.clone(),
         &change,
@@ -344,11 +354,16 @@ fn string_maps_merge_key_by_key() {
 
 #[test]
 fn literals_are_cast_into_the_base_type() {
-    let d = defs(json!({"RUN_TS": {"value": "1700000000000", "type": "STRING"},
-                        "TARGET_RUN_HOUR": {"value": 5, "type": "LONG"}}));
+    let d = defs(
+        json!({"RUN_TS": {"value": "1700000000000", "type": "STRING"},
+                        "TARGET_RUN_HOUR": {"value": 5, "type": "LONG"}}),
+    );
     let merged = merge_workflow_params(Some(&d), None, ParamSource::Launch).unwrap();
     assert_eq!(merged["RUN_TS"].param_type, ParamType::Long);
-    assert_eq!(literal(&merged["RUN_TS"]), &ParamValue::Long(1_700_000_000_000));
+    assert_eq!(
+        literal(&merged["RUN_TS"]),
+        &ParamValue::Long(1_700_000_000_000)
+    );
     assert_eq!(merged["RUN_TS"].expression, None);
     assert_eq!(
         literal(&merged["TARGET_RUN_HOUR"]),
@@ -358,8 +373,9 @@ fn literals_are_cast_into_the_base_type() {
     let bad = defs(json!({"RUN_TS": {"value": "yesterday", "type": "STRING"}}));
     let err = merge_workflow_params(Some(&bad), None, ParamSource::Launch).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("ParameterDefinition type mismatch name [RUN_TS] from [STRING] != to [LONG]"),
+        err.to_string().starts_with(
+            "ParameterDefinition type mismatch name [RUN_TS] from [STRING] != to [LONG]"
+        ),
         "{err}"
     );
     // An expression takes the base type.
@@ -375,8 +391,8 @@ fn literals_are_cast_into_the_base_type() {
     );
     let map_expr = defs(json!({"m": {"type": "MAP", "expression": "new HashMap()"}}));
     let map_lit = defs(json!({"m": {"type": "MAP", "value": {}}}));
-    let err = merge_workflow_params(Some(&map_expr), Some(&map_lit), ParamSource::Launch)
-        .unwrap_err();
+    let err =
+        merge_workflow_params(Some(&map_expr), Some(&map_lit), ParamSource::Launch).unwrap_err();
     assert_eq!(
         err.to_string(),
         "MAP param [m] definition exp=[new HashMap()] is not a literal"
@@ -456,8 +472,8 @@ fn step_merge_order() {
     assert_eq!(merged["b"].source(), Some(ParamSource::Launch));
     assert_eq!(merged["s"].source(), Some(ParamSource::Definition));
 
-    let merged = merge_step_params_from(StepType::NoOp, Some(&d), Some(&run), ParamSource::Foreach)
-        .unwrap();
+    let merged =
+        merge_step_params_from(StepType::NoOp, Some(&d), Some(&run), ParamSource::Foreach).unwrap();
     assert_eq!(merged["a"].source(), Some(ParamSource::Foreach));
 
     // Loop steps get their loop params.
