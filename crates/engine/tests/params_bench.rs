@@ -45,7 +45,7 @@ fn params_hot_path_timings() {
             exprs
                 .iter()
                 .map(|e| baton_sel::compile(e, &baton_sel::Limits::default()).unwrap())
-                .count()
+                .collect::<Vec<_>>()
         },
     );
     time("evaluate default workflow params", 2_000, || {

@@ -179,20 +179,20 @@ proptest! {
         ).unwrap();
         let mut scope = step_scope(NOW, "job", w);
         with_upstream(&mut scope, "x", Params::new(), None);
-        if let Ok(merged) = merge_step_params(ty, Some(&definition), Some(&run)) {
-            if let Ok(params) = evaluate_step_params(&merged, &scope) {
-                let _ = evaluate_condition(&cond, &params, &scope);
-                // Outputs: the layer's literals as reported results.
-                let reported: Params = out
-                    .iter()
-                    .filter_map(|(k, d)| {
-                        let v = d.value.as_ref()?;
-                        let r = baton_engine::params::coerce::literal_result(v);
-                        Some((k.clone(), baton_model::params::Parameter::evaluated(d.clone(), r, 1)))
-                    })
-                    .collect();
-                let _ = merge_output_params(&params, &reported, NOW);
-            }
+        if let Ok(merged) = merge_step_params(ty, Some(&definition), Some(&run))
+            && let Ok(params) = evaluate_step_params(&merged, &scope)
+        {
+            let _ = evaluate_condition(&cond, &params, &scope);
+            // Outputs: the layer's literals as reported results.
+            let reported: Params = out
+                .iter()
+                .filter_map(|(k, d)| {
+                    let v = d.value.as_ref()?;
+                    let r = baton_engine::params::coerce::literal_result(v);
+                    Some((k.clone(), baton_model::params::Parameter::evaluated(d.clone(), r, 1)))
+                })
+                .collect();
+            let _ = merge_output_params(&params, &reported, NOW);
         }
     }
 

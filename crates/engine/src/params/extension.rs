@@ -35,7 +35,7 @@ impl<'a> Extension<'a> {
         self.scope.step.is_none()
     }
 
-    fn from_instance(&self, field: &str) -> Result<Value, ExtensionError> {
+    fn instance_field(&self, field: &str) -> Result<Value, ExtensionError> {
         let i = &self.scope.instance;
         let text = |s: &Option<String>| Value::string(s.clone().unwrap_or_default());
         let workflow_only = || {
@@ -91,7 +91,7 @@ impl<'a> Extension<'a> {
         })
     }
 
-    fn from_current_step(&self, field: &str) -> Result<Value, ExtensionError> {
+    fn current_step_field(&self, field: &str) -> Result<Value, ExtensionError> {
         let step = self.scope.step.as_ref().ok_or_else(|| {
             ExtensionError::failed(format!(
                 "fromStep [{field}] is only available in step execution context"
@@ -112,7 +112,7 @@ impl<'a> Extension<'a> {
         })
     }
 
-    fn from_step(&self, step_id: &str, name: &str) -> Result<Value, ExtensionError> {
+    fn step_param(&self, step_id: &str, name: &str) -> Result<Value, ExtensionError> {
         let current = self.scope.step.as_ref().map(|s| s.step_id.as_str());
         if current == Some(step_id)
             && let Some(own) = self.own_params
@@ -159,9 +159,9 @@ impl ParamsExtension for Extension<'_> {
                 .map(Value::Long)
                 .map_err(|e| ExtensionError::failed(format!("nextUniqueId throws an exception: {e}"))),
             ("getExecutionEnvironment", []) => Ok(Value::string(services.execution_environment())),
-            ("getFromInstance", [field]) => self.from_instance(field),
-            ("getFromStep", [field]) => self.from_current_step(field),
-            ("getFromStep", [step_id, name]) => self.from_step(step_id, name),
+            ("getFromInstance", [field]) => self.instance_field(field),
+            ("getFromStep", [field]) => self.current_step_field(field),
+            ("getFromStep", [step_id, name]) => self.step_param(step_id, name),
             ("getFromForeach", [foreach_step_id, step_id, name]) => {
                 let v = services
                     .get_from_foreach(foreach_step_id, step_id, name)

@@ -39,15 +39,15 @@ pub fn pieces(text: &str) -> Vec<Piece<'_>> {
                 start = end;
                 continue;
             }
-            if b.get(i + 1) == Some(&b'$') {
-                if let Some((_, end)) = reference_at(text, i + 2) {
-                    // `$$name` / `$${name}`: drop one `$`, keep the rest as text.
-                    push_text(&mut out, &text[start..i]);
-                    push_text(&mut out, &text[i + 1..end]);
-                    i = end;
-                    start = end;
-                    continue;
-                }
+            if b.get(i + 1) == Some(&b'$')
+                && let Some((_, end)) = reference_at(text, i + 2)
+            {
+                // `$$name` / `$${name}`: drop one `$`, keep the rest as text.
+                push_text(&mut out, &text[start..i]);
+                push_text(&mut out, &text[i + 1..end]);
+                i = end;
+                start = end;
+                continue;
             }
         }
         if b.get(i + 1) == Some(&b'$') {
