@@ -9,6 +9,21 @@
 //! borrows of actor state.
 //!
 //! INTERFACE CONTRACT (the actor is written against these signatures; keep them, extend freely).
+//!
+//! Layout: `defaults` (Baton's default params, `defaults.yaml`), `merge` (§3.5 merge and
+//! cleanup), `eval` (§3.8 evaluation and name resolution), `interpolate` (§3.9), `extension`
+//! (SEL's `params.*`), `coerce` (results into declared types and back), `cache` (compiled
+//! expressions), `native` (the default step params without SEL), `output` (§10.1).
+
+pub mod cache;
+pub mod coerce;
+mod defaults;
+mod eval;
+mod extension;
+pub mod interpolate;
+pub mod merge;
+mod native;
+mod output;
 
 use std::sync::Arc;
 
@@ -16,6 +31,10 @@ use baton_model::definition::StepType;
 use baton_model::instance::{InitiatorType, RunPolicy, StepInstanceStatus};
 use baton_model::params::{ParamMap, ParamSource, Parameter};
 use indexmap::IndexMap;
+
+pub use eval::{PARAMS_SIZE_LIMIT, check_size};
+pub use extension::SIGNALS_NOT_SUPPORTED;
+pub use merge::{MergeContext, cleanup_params, is_upstream_source, merge_params};
 
 /// Evaluated params by name, in merge order.
 pub type Params = IndexMap<String, Parameter>;
@@ -93,7 +112,15 @@ pub trait EvalServices: Send + Sync {
         step_id: &str,
         param: &str,
     ) -> Result<baton_sel::Value, String>;
+    /// `params.getExecutionEnvironment()`: the server's configured environment name. The
+    /// default is Maestro's default server configuration (`stepruntime.env: test`).
+    fn execution_environment(&self) -> String {
+        DEFAULT_EXECUTION_ENVIRONMENT.to_string()
+    }
 }
+
+/// What `params.getExecutionEnvironment()` answers unless the engine says otherwise.
+pub const DEFAULT_EXECUTION_ENVIRONMENT: &str = "test";
 
 /// Everything an evaluation may read. Owned, so it can move to a blocking thread.
 #[derive(Clone)]
@@ -113,10 +140,11 @@ pub struct EvalScope {
     pub services: Arc<dyn EvalServices>,
 }
 
-/// The default workflow params (`default-workflow-params.yaml`), built into Baton: source
-/// `SYSTEM_DEFAULT`, modes and internal modes as the file has them.
+/// The default workflow params (`default-workflow-params.yaml`), built into Baton: modes and
+/// internal modes as Maestro's file has them (the source, `SYSTEM_DEFAULT`, is set when they
+/// are merged).
 pub fn default_workflow_params() -> &'static ParamMap {
-    todo_interface()
+    defaults::workflow()
 }
 
 /// The default step params for a step type: `default-step-params.yaml` then
@@ -124,20 +152,47 @@ pub fn default_workflow_params() -> &'static ParamMap {
 /// notebook, http; Baton's `shell` adds its own: `shell` MAP REQUIRED with `script` REQUIRED,
 /// `interpreter` default `bash`, `env` STRING_MAP default `{}`).
 pub fn default_step_params(step_type: StepType) -> ParamMap {
-    let _ = step_type;
-    todo_interface()
+    let mut out = defaults::step().clone();
+    for (name, def) in defaults::step_type(step_type) {
+        out.insert(name.clone(), def.clone());
+    }
+    out
+}
+
+/// The params only a dry run (create-time validation) gets: `FROM_DATE`, `TO_DATE`.
+pub fn default_dry_run_params() -> &'static ParamMap {
+    defaults::dry_run()
 }
 
 /// Merges workflow params for a fresh run (§3.6): defaults, then the definition's params
 /// (`DEFINITION`), then run params with `run_source` (`LAUNCH` for manual/time/signal starts,
 /// or the upstream initiator's source), then cleanup (§3.5).
+///
+/// A `run_source` of `SUBWORKFLOW`, `FOREACH`, `WHILE` or `TEMPLATE` makes the whole merge an
+/// upstream merge, as Maestro does for runs a parent step starts: the parent may keep stricter
+/// modes and pass params that carry their own `source`.
 pub fn merge_workflow_params(
     definition: Option<&ParamMap>,
     run_params: Option<&ParamMap>,
     run_source: ParamSource,
 ) -> Result<ParamMap, ParamError> {
-    let _ = (definition, run_params, run_source);
-    todo_interface()
+    let upstream = is_upstream_source(run_source);
+    let mut all = defaults::merged_workflow().clone();
+    if let Some(def) = definition {
+        merge_params(
+            &mut all,
+            def,
+            &MergeContext::workflow(ParamSource::Definition, upstream, false),
+        )?;
+    }
+    if let Some(run) = run_params {
+        merge_params(
+            &mut all,
+            run,
+            &MergeContext::workflow(run_source, upstream, false),
+        )?;
+    }
+    cleanup_params(all)
 }
 
 /// Evaluates merged workflow params in reference order with cycle detection (§3.8).
@@ -145,45 +200,73 @@ pub fn evaluate_workflow_params(
     merged: &ParamMap,
     scope: &EvalScope,
 ) -> Result<Params, ParamError> {
-    let _ = (merged, scope);
-    todo_interface()
+    eval::evaluate_workflow_params(merged, scope)
 }
 
 /// Merges a step's params (§3.6 "Step params"): step defaults for its type, the step definition,
-/// step run params. (Job templates and restart params come with later issues.)
+/// step run params. (Job templates and restart params come with later issues.) Step run params
+/// are merged as `LAUNCH`; see [`merge_step_params_from`] for runs a parent started.
 pub fn merge_step_params(
     step_type: StepType,
     definition: Option<&ParamMap>,
     step_run_params: Option<&ParamMap>,
 ) -> Result<ParamMap, ParamError> {
-    let _ = (step_type, definition, step_run_params);
-    todo_interface()
+    merge_step_params_from(step_type, definition, step_run_params, ParamSource::Launch)
+}
+
+/// [`merge_step_params`] with the source of the step run params: `LAUNCH` for runs a user or
+/// trigger started, the initiator's source (`SUBWORKFLOW`, `FOREACH`, …) for runs a parent
+/// started. Run params the definition does not declare are merged before the definition (so
+/// the definition's own params still apply over defaults), then all run params after it.
+pub fn merge_step_params_from(
+    step_type: StepType,
+    definition: Option<&ParamMap>,
+    step_run_params: Option<&ParamMap>,
+    run_source: ParamSource,
+) -> Result<ParamMap, ParamError> {
+    let mut all = defaults::merged_step(step_type).clone();
+    let run_ctx = MergeContext::step(run_source);
+    if let Some(run) = step_run_params {
+        let undefined: ParamMap = run
+            .iter()
+            .filter(|(name, _)| !definition.is_some_and(|d| d.contains_key(*name)))
+            .map(|(n, d)| (n.clone(), d.clone()))
+            .collect();
+        if !undefined.is_empty() {
+            merge_params(&mut all, &undefined, &run_ctx)?;
+        }
+    }
+    if let Some(def) = definition {
+        merge_params(&mut all, def, &MergeContext::step(ParamSource::Definition))?;
+    }
+    if let Some(run) = step_run_params {
+        merge_params(&mut all, run, &run_ctx)?;
+    }
+    cleanup_params(all)
 }
 
 /// Evaluates merged step params with the name resolution of §3.8 (`stepId__param`, own params,
-/// workflow params, …).
+/// workflow params, …). `scope.step` must be set.
 pub fn evaluate_step_params(merged: &ParamMap, scope: &EvalScope) -> Result<Params, ParamError> {
-    let _ = (merged, scope);
-    todo_interface()
+    eval::evaluate_step_params(merged, scope)
 }
 
 /// Evaluates a transition condition (a SEL boolean) in the scope of the step that owns it, with
-/// that step's evaluated params.
+/// that step's evaluated params. A `"true"`/`"false"` string result counts as a boolean, as
+/// conditions are BOOLEAN params in Maestro.
 pub fn evaluate_condition(
     expression: &str,
     step_params: &Params,
     scope: &EvalScope,
 ) -> Result<bool, ParamError> {
-    let _ = (expression, step_params, scope);
-    todo_interface()
+    eval::evaluate_condition(expression, step_params, scope)
 }
 
 /// `${name}` / `$name` / `$$` interpolation (§3.9) against evaluated params (workflow params,
-/// or step params over workflow params). Used for ParsableLong fields (timeouts, retry numbers),
-/// signal names, and the Shell script.
+/// or step params over workflow params: the first map holding a name wins). Used for
+/// ParsableLong fields (timeouts, retry numbers), signal names, and the Shell script.
 pub fn interpolate(text: &str, params: &[&Params]) -> Result<String, ParamError> {
-    let _ = (text, params);
-    todo_interface()
+    eval::interpolate(text, params)
 }
 
 /// Merges output params a step reported (§10.1) into its evaluated params: names must exist,
@@ -194,10 +277,5 @@ pub fn merge_output_params(
     outputs: &Params,
     now_millis: i64,
 ) -> Result<Params, ParamError> {
-    let _ = (step_params, outputs, now_millis);
-    todo_interface()
-}
-
-fn todo_interface() -> ! {
-    unimplemented!("params interface: implemented on the params branch")
+    output::merge_output_params(step_params, outputs, now_millis)
 }
