@@ -173,12 +173,27 @@ async fn sample_dag_test_3_sleeps_and_references_upstream_params() {
     })
     .await;
     assert_eq!(wi.status.as_str(), "SUCCEEDED", "{steps:#?}");
-    // job.4's sleep_seconds is `job3__sleep_seconds + 1`.
-    let job4 = steps.iter().find(|s| s.step_id == "job.4").expect("job.4");
-    let secs = job4
+    // job.2's sleep_seconds is `job3__sleep_seconds + 1`, and it joins job1 and job3.
+    let job2 = steps.iter().find(|s| s.step_id == "job.2").expect("job.2");
+    let secs = job2
         .params
         .as_ref()
         .and_then(|p| p.get("sleep_seconds"))
         .and_then(|p| p.evaluated_result.as_ref());
     assert_eq!(secs.map(|v| v.to_json()), Some(serde_json::json!(2)));
+    let param2 = job2
+        .params
+        .as_ref()
+        .and_then(|p| p.get("param2"))
+        .and_then(|p| p.evaluated_result.as_ref());
+    assert_eq!(
+        param2.map(|v| v.to_json()),
+        Some(serde_json::json!("1 + 1"))
+    );
+    assert_eq!(steps.len(), 4);
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.runtime_state.status.as_str() == "SUCCEEDED")
+    );
 }
