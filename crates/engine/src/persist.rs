@@ -13,6 +13,8 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::error::{EngineError, Result};
+use crate::params::Params;
+use baton_model::definition::Step;
 
 fn to_json<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
     serde_json::to_string(value)
@@ -113,8 +115,13 @@ pub(crate) fn step_document(si: &StepInstance) -> Result<String> {
     to_json(&doc, "step instance")
 }
 
-/// A write of a step attempt; the document is included when `with_document`.
-pub(crate) fn step_write(si: &StepInstance, with_document: bool) -> Result<StepAttemptWrite> {
+/// A write of a step attempt. With `document` (the step's definition and evaluated params, which
+/// the actor keeps outside the attempt), the whole document is written; without, only the
+/// mutable columns.
+pub(crate) fn step_write(
+    si: &StepInstance,
+    document: Option<(&Step, Option<&Params>)>,
+) -> Result<StepAttemptWrite> {
     let cols = step_columns(si)?;
     let rs = &si.runtime_state;
     Ok(StepAttemptWrite {
@@ -134,10 +141,14 @@ pub(crate) fn step_write(si: &StepInstance, with_document: bool) -> Result<StepA
         start_ts: rs.start_time,
         end_ts: rs.end_time,
         modify_ts: rs.modify_time.unwrap_or(0),
-        instance: if with_document {
-            Some(step_document(si)?)
-        } else {
-            None
+        instance: match document {
+            Some((definition, params)) => {
+                let mut full = si.clone();
+                full.definition = definition.clone();
+                full.params = params.cloned();
+                Some(step_document(&full)?)
+            }
+            None => None,
         },
         runtime_state: cols.runtime_state,
         artifacts: cols.artifacts,

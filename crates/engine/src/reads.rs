@@ -36,7 +36,9 @@ impl Engine {
             let attempts = self.latest_attempts(&row.key).await?;
             instance.runtime_overview = Some(crate::run::compute_overview(
                 instance.runtime_dag.len() as i64,
-                attempts.iter(),
+                attempts
+                    .iter()
+                    .map(|si| (si, si.definition.step_type().is_leaf())),
             ));
         }
         Ok(instance)

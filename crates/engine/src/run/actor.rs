@@ -129,7 +129,10 @@ impl RunActor {
             }
             runs.insert(key.clone(), tx.clone());
         }
-        let workflow_params = Arc::new(instance.params.clone().unwrap_or_default());
+        // Held once, shared with evaluations; the instance keeps no copy. Evaluation only reads
+        // results, types and modes, so the definition text (expressions, literals) is dropped:
+        // the stored document keeps it.
+        let workflow_params = Arc::new(slim(instance.params.take().unwrap_or_default()));
         let steps = (0..wf.len()).map(|_| StepSlot::default()).collect();
         let actor = RunActor {
             engine: engine.clone(),
@@ -157,30 +160,23 @@ impl RunActor {
     }
 
     async fn run(mut self, attempts: Vec<StepInstance>) {
+        // The nested futures of a turn are boxed: a parked run then holds only its state and a
+        // pointer, not the largest future it could ever await (memory per parked run).
         if attempts.is_empty() && self.status == WorkflowInstanceStatus::Created {
-            self.begin().await;
+            Box::pin(self.begin()).await;
         } else {
             self.resume(attempts);
         }
         self.arm_run_timeout();
-        self.end_turn().await;
+        Box::pin(self.end_turn()).await;
         while !self.ended && !self.stopping {
             if self.local.is_empty() {
                 match self.rx.recv().await {
-                    Some(msg) => self.handle(msg).await,
+                    Some(msg) => Box::pin(self.handle(msg)).await,
                     None => break,
                 }
             }
-            while let Some(item) = self.local.pop_front() {
-                match item {
-                    Local::Release(node) => self.release(node).await,
-                    Local::Drive(node) => self.drive(node).await,
-                }
-            }
-            while let Ok(msg) = self.rx.try_recv() {
-                self.handle(msg).await;
-            }
-            self.end_turn().await;
+            Box::pin(self.turn()).await;
         }
         self.abort_tasks();
         if let Ok(mut runs) = self.engine.inner.runs.lock() {
@@ -188,12 +184,13 @@ impl RunActor {
         }
         if self.ended
             && !self.instance.is_inline()
-            && let Err(e) = self
-                .engine
-                .inner
-                .queues
-                .run_ended(&self.engine, &self.key.workflow_id)
-                .await
+            && let Err(e) = Box::pin(
+                self.engine
+                    .inner
+                    .queues
+                    .run_ended(&self.engine, &self.key.workflow_id),
+            )
+            .await
         {
             tracing::error!(workflow_id = %self.key.workflow_id, error = %e, "cannot start queued runs");
         }
@@ -253,6 +250,21 @@ impl RunActor {
         }
     }
 
+    /// The rest of a turn after its first message: queued follow-ups, every waiting message,
+    /// then the durable write and the effects.
+    async fn turn(&mut self) {
+        while let Some(item) = self.local.pop_front() {
+            match item {
+                Local::Release(node) => self.release(node).await,
+                Local::Drive(node) => self.drive(node).await,
+            }
+        }
+        while let Ok(msg) = self.rx.try_recv() {
+            self.handle(msg).await;
+        }
+        self.end_turn().await;
+    }
+
     async fn handle(&mut self, msg: RunMsg) {
         match msg {
             RunMsg::Runtime {
@@ -261,7 +273,7 @@ impl RunActor {
                 phase,
                 result,
             } => {
-                self.on_runtime_result(node, attempt_id, phase, result)
+                self.on_runtime_result(node, attempt_id, phase, *result)
                     .await
             }
             RunMsg::RetryDue { node, attempt_id } => self.on_retry_due(node, attempt_id).await,
@@ -322,7 +334,8 @@ impl RunActor {
             slot.touched = false;
             let Some(si) = &slot.attempt else { continue };
             let with_doc = slot.doc_dirty || !slot.persisted;
-            match persist::step_write(si, with_doc) {
+            let doc = with_doc.then(|| (self.wf.step(node), slot.params.as_deref()));
+            match persist::step_write(si, doc) {
                 Ok(w) => ops.push(WriteOp::UpsertStepAttempt(w)),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot serialize step attempt");
@@ -422,6 +435,18 @@ impl RunActor {
             h.abort();
         }
     }
+}
+
+/// Params reduced to what evaluation reads: type, mode, meta, result.
+fn slim(mut params: Params) -> Params {
+    for p in params.values_mut() {
+        p.definition.expression = None;
+        p.definition.value = None;
+        p.definition.validator = None;
+        p.definition.tags = None;
+    }
+    params.shrink_to_fit();
+    params
 }
 
 /// Sleeps until an epoch-millisecond time (at once if it is past).

@@ -51,7 +51,8 @@ pub(crate) enum RunMsg {
         node: usize,
         attempt_id: i64,
         phase: Phase,
-        result: RuntimeResult,
+        /// Boxed: mailbox slots are sized by the largest message.
+        result: Box<RuntimeResult>,
     },
     /// A retry backoff elapsed.
     RetryDue { node: usize, attempt_id: i64 },

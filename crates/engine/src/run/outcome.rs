@@ -50,7 +50,11 @@ impl RunActor {
         ));
         let mut overview = compute_overview(
             self.wf.len() as i64,
-            self.steps.iter().filter_map(|s| s.attempt.as_ref()),
+            self.steps.iter().enumerate().filter_map(|(node, s)| {
+                s.attempt
+                    .as_ref()
+                    .map(|si| (si, self.wf.step(node).step_type().is_leaf()))
+            }),
         );
         overview.run_status = Some(status);
         let overview_json = persist::overview_json(&overview).ok();
@@ -103,21 +107,22 @@ pub(super) fn run_status(latest: &[&StepInstance], terminating: Option<Terminati
 }
 
 /// The runtime overview of a run from the latest attempt of each of its steps.
+/// `latest` pairs each attempt with whether its step is a leaf.
 pub(crate) fn compute_overview<'a>(
     total_step_count: i64,
-    latest: impl Iterator<Item = &'a StepInstance>,
+    latest: impl Iterator<Item = (&'a StepInstance, bool)>,
 ) -> WorkflowRuntimeOverview {
     let mut step_overview: IndexMap<S, WorkflowStepStatusSummary> = IndexMap::new();
     let mut rollup: IndexMap<S, CountReference> = IndexMap::new();
     let mut leaves = 0;
-    for si in latest {
+    for (si, leaf) in latest {
         let rs = &si.runtime_state;
         step_overview.entry(rs.status).or_default().add_step(vec![
             si.step_instance_id,
             rs.start_time.unwrap_or(0),
             rs.end_time.unwrap_or(0),
         ]);
-        if si.definition.step_type().is_leaf() {
+        if leaf {
             leaves += 1;
             let entry = rollup.entry(rs.status).or_default();
             entry.cnt += 1;

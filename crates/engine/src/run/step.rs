@@ -69,6 +69,7 @@ impl RunActor {
             }
             None => (1, None),
         };
+        let transition = StepInstanceTransition::from_step(&step);
         let si = StepInstance {
             workflow_id: self.instance.workflow_id.clone(),
             workflow_instance_id: self.instance.workflow_instance_id,
@@ -86,7 +87,7 @@ impl RunActor {
             step_run_params: None,
             restart_config: None,
             params: None,
-            transition: Some(StepInstanceTransition::from_step(&step)),
+            transition: Some(transition),
             step_retry,
             timeout_in_millis: None,
             runtime_state: StepRuntimeState {
@@ -99,7 +100,8 @@ impl RunActor {
             signal_outputs: None,
             artifacts: None,
             timeline: None,
-            definition: step,
+            // The definition lives once in `wf`; it is attached when the document is written.
+            definition: placeholder_step(),
         };
         slot.attempt = Some(si);
         slot.params = None;
@@ -294,9 +296,6 @@ impl RunActor {
         );
         let mut p = IndexMap::new();
         p.insert("maestro_step_satisfied".to_string(), satisfied);
-        if let Some(si) = self.attempt_mut(node) {
-            si.params = Some(p.clone());
-        }
         self.steps[node].params = Some(Arc::new(p));
         self.steps[node].doc_dirty = true;
         self.set_status(node, S::Unsatisfied);
@@ -427,9 +426,6 @@ impl RunActor {
                 now_millis(),
             ),
         );
-        if let Some(si) = self.attempt_mut(node) {
-            si.params = Some(evaluated.clone());
-        }
         self.steps[node].params = Some(Arc::new(evaluated));
         self.steps[node].doc_dirty = true;
         Ok(())
@@ -478,7 +474,7 @@ impl RunActor {
                 node,
                 attempt_id,
                 phase,
-                result,
+                result: Box::new(result),
             });
         });
         self.steps[node].task = Some(handle.abort_handle());
@@ -572,9 +568,6 @@ impl RunActor {
                         let current = self.steps[node].params.clone().unwrap_or_default();
                         match params::merge_output_params(&current, &output.params, now_millis()) {
                             Ok(merged) => {
-                                if let Some(si) = self.attempt_mut(node) {
-                                    si.params = Some(merged.clone());
-                                }
                                 self.steps[node].params = Some(Arc::new(merged));
                                 self.steps[node].doc_dirty = true;
                             }
@@ -1010,11 +1003,12 @@ impl RunActor {
     }
 
     /// Rebuilds one step from its latest stored attempt (engine restart).
-    pub(super) fn resume_step(&mut self, node: usize, si: StepInstance) {
+    pub(super) fn resume_step(&mut self, node: usize, mut si: StepInstance) {
         let status = si.runtime_state.status;
         let slot = &mut self.steps[node];
         slot.step_instance_id = Some(si.step_instance_id);
-        slot.params = si.params.clone().map(Arc::new);
+        slot.params = si.params.take().map(Arc::new);
+        si.definition = placeholder_step();
         slot.persisted = true;
         slot.doc_dirty = false;
         slot.attempt = Some(si);
@@ -1069,6 +1063,24 @@ impl RunActor {
         } else {
             self.local.push_back(Local::Drive(node));
         }
+    }
+}
+
+/// A stand-in for `StepInstance::definition` in memory: the real one is in the compiled
+/// workflow and is attached when the document is written.
+fn placeholder_step() -> baton_model::definition::Step {
+    baton_model::definition::Step {
+        id: String::new(),
+        name: None,
+        description: None,
+        transition: Default::default(),
+        failure_mode: None,
+        tags: None,
+        timeout: None,
+        signal_dependencies: None,
+        signal_outputs: None,
+        params: None,
+        kind: baton_model::definition::StepKind::Template(Default::default()),
     }
 }
 

@@ -145,7 +145,7 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
     };
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
-         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;"
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-2000;"
     ))?;
     Ok(conn)
 }
