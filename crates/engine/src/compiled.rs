@@ -94,4 +94,12 @@ impl Cache {
         }
         Ok(compiled)
     }
+
+    /// Drops every version of a workflow (it was deleted: a re-created workflow reuses the
+    /// version numbers with other definitions).
+    pub fn forget(&self, workflow_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|(id, _), _| id != workflow_id);
+        }
+    }
 }

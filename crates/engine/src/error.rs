@@ -23,6 +23,10 @@ pub enum EngineError {
     /// The request is well-formed but cannot be processed now (e.g. a trigger is disabled).
     #[error("{0}")]
     Unprocessable(String),
+    /// A change whose precondition on other data does not hold (e.g. a run-strategy change
+    /// while too many runs are active).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -4,12 +4,16 @@
 //! Entry point: [`Engine::start`] on a store, then [`Engine::push_workflow`],
 //! [`Engine::start_workflow`], reads and actions.
 
+mod activation;
 mod blocking;
+pub mod catalog;
 pub mod clock;
 mod compiled;
+mod deletion;
 mod dryrun;
 mod engine;
 mod error;
+pub mod instance_actions;
 pub mod params;
 mod persist;
 mod queue;
@@ -19,8 +23,12 @@ mod run;
 pub mod runtime;
 mod services;
 mod start;
+mod validation;
+pub mod views;
+pub mod workflow_properties;
 mod workflows;
 
+pub use activation::ActivationOutcome;
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
 pub use run::RunAction;

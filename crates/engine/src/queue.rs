@@ -151,6 +151,53 @@ impl Queues {
         }
     }
 
+    /// Ends a run that still waits in its queue (never started) with `status`, under the
+    /// queue's lock so it cannot be dequeued meanwhile. False when the run is no longer queued
+    /// (it started, or ended) — the caller then acts on the live run instead.
+    pub async fn terminate_queued(
+        &self,
+        engine: &Engine,
+        key: &RunKey,
+        status: WorkflowInstanceStatus,
+        timeline: Option<String>,
+    ) -> Result<bool> {
+        let slot = self.slot(&key.workflow_id);
+        let mut st = slot.lock().await;
+        let row = engine
+            .inner
+            .store
+            .get_instance_run(&key.workflow_id, key.instance_id, Some(key.run_id))
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        if !row.queued || row.status != WorkflowInstanceStatus::Created.as_str() {
+            return Ok(false);
+        }
+        let now = crate::clock::now_millis();
+        let update = InstanceUpdate {
+            key: key.clone(),
+            expect_status: Some(vec![WorkflowInstanceStatus::Created.as_str().to_string()]),
+            status: Some(status.as_str().to_string()),
+            queued: Some(false),
+            end_ts: Some(now),
+            modify_ts: now,
+            timeline,
+            ..InstanceUpdate::default()
+        };
+        engine
+            .inner
+            .store
+            .write(vec![WriteOp::UpdateInstance(update)])
+            .await?;
+        if st.loaded {
+            st.queued = (st.queued - 1).max(0);
+        }
+        engine.publish(crate::engine::EngineEvent::Run {
+            run: key.clone(),
+            status,
+        });
+        Ok(true)
+    }
+
     /// Called when a dequeued run of `workflow_id` reaches a terminal status: frees its slot and
     /// starts the next queued runs.
     pub async fn run_ended(&self, engine: &Engine, workflow_id: &str) -> Result<()> {

@@ -24,7 +24,7 @@ pub use ops::{
 };
 pub use rows::{
     InstanceKey, InstanceRow, ParentRef, RunKey, StepAttemptKey, StepAttemptRow, VersionRow,
-    WorkflowRow,
+    WorkflowDeletion, WorkflowRow,
 };
 
 use async_trait::async_trait;
@@ -108,4 +108,62 @@ pub trait Store: Send + Sync + 'static {
 
     /// A fresh value of a store-wide sequence (e.g. for `params.nextUniqueId()`).
     async fn next_sequence_value(&self, name: &str) -> Result<i64>;
+
+    /// How many runs of a workflow are in each raw status (`FAILED_1`/`FAILED_2` kept apart),
+    /// for the workflow overview. The default walks the instance lists; backends answer it with
+    /// one query.
+    async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
+        let mut counts: Vec<(String, i64)> = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self.list_instances(workflow_id, before, 200).await?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.key.instance_id);
+            for instance in &page {
+                for run in self
+                    .list_instance_runs(workflow_id, instance.key.instance_id)
+                    .await?
+                {
+                    match counts.iter_mut().find(|(s, _)| *s == run.status) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((run.status, 1)),
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The lowest and highest instance ids a workflow has, if it has instances (the bounds of
+    /// Maestro's id-ranged pagination). The default walks the instance list.
+    async fn instance_id_range(&self, workflow_id: &str) -> Result<Option<(i64, i64)>> {
+        let Some(latest) = self.list_instances(workflow_id, None, 1).await?.pop() else {
+            return Ok(None);
+        };
+        let high = latest.key.instance_id;
+        let mut low = high;
+        loop {
+            let page = self.list_instances(workflow_id, Some(low), 200).await?;
+            match page.last() {
+                Some(row) => low = row.key.instance_id,
+                None => break,
+            }
+        }
+        Ok(Some((low, high)))
+    }
+
+    /// Deletes a workflow and everything it owns in one transaction: its row, versions,
+    /// properties history, every run (with the foreach/while iteration runs below them) and
+    /// every step attempt of those runs. Refused with [`StoreError::Conflict`] while any run of
+    /// the workflow is `CREATED`, `IN_PROGRESS` or `PAUSED`; [`StoreError::NotFound`] when the
+    /// workflow does not exist. A workflow later created with the same id continues its
+    /// instance ids after the deleted ones.
+    ///
+    /// The default refuses: a backend must implement it to support deletion.
+    async fn delete_workflow(&self, workflow_id: &str) -> Result<WorkflowDeletion> {
+        Err(StoreError::Database(format!(
+            "this store backend ({}) cannot delete workflow [{workflow_id}] yet",
+            self.describe()
+        )))
+    }
 }

@@ -126,3 +126,14 @@ pub struct StepAttemptRow {
     /// JSON signal output states.
     pub outputs: Option<String>,
 }
+
+/// What [`crate::Store::delete_workflow`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkflowDeletion {
+    /// The internal id of the deleted incarnation of the workflow.
+    pub internal_id: i64,
+    pub versions: u64,
+    /// Runs removed, iteration runs included.
+    pub runs: u64,
+    pub step_attempts: u64,
+}

@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::runtime::RuntimeResult;
 
 pub(crate) use outcome::compute_overview;
+pub(crate) use step::sanitize_path;
 
 /// Which runtime call a result answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

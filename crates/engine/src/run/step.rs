@@ -1085,7 +1085,7 @@ fn placeholder_step() -> baton_model::definition::Step {
 }
 
 /// Keeps a path component to safe characters.
-fn sanitize_path(s: &str) -> String {
+pub(crate) fn sanitize_path(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {

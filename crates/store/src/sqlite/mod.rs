@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use crate::{
-    InstanceRow, Result, RunKey, StepAttemptRow, Store, StoreError, VersionRow, WorkflowRow,
-    WriteOp, WriteOutcome,
+    InstanceRow, Result, RunKey, StepAttemptRow, Store, StoreError, VersionRow, WorkflowDeletion,
+    WorkflowRow, WriteOp, WriteOutcome,
 };
 
 /// How hard SQLite works to keep a commit on disk.
@@ -255,6 +255,20 @@ impl Store for SqliteStore {
         let step = step_id.to_string();
         self.read(move |c| read::step_attempts(c, &run, Some(&step)))
             .await
+    }
+
+    async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::count_by_status(c, &id)).await
+    }
+
+    async fn instance_id_range(&self, workflow_id: &str) -> Result<Option<(i64, i64)>> {
+        let id = workflow_id.to_string();
+        self.read(move |c| read::instance_id_range(c, &id)).await
+    }
+
+    async fn delete_workflow(&self, workflow_id: &str) -> Result<WorkflowDeletion> {
+        self.inner.writer.delete_workflow(workflow_id).await
     }
 
     async fn next_sequence_value(&self, name: &str) -> Result<i64> {

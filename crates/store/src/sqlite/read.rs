@@ -196,6 +196,23 @@ pub(crate) fn count_running(c: &Connection, id: &str) -> Result<i64> {
     .query_row(params![id], |r| r.get(0))?)
 }
 
+pub(crate) fn count_by_status(c: &Connection, id: &str) -> Result<Vec<(String, i64)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT status, COUNT(*) FROM workflow_instance WHERE workflow_id = ?1 GROUP BY status ORDER BY status",
+    )?;
+    let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn instance_id_range(c: &Connection, id: &str) -> Result<Option<(i64, i64)>> {
+    let (low, high): (Option<i64>, Option<i64>) = c
+        .prepare_cached(
+            "SELECT MIN(instance_id), MAX(instance_id) FROM workflow_instance WHERE workflow_id = ?1",
+        )?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(low.zip(high))
+}
+
 fn step_row(r: &Row<'_>) -> rusqlite::Result<StepAttemptRow> {
     Ok(StepAttemptRow {
         key: StepAttemptKey {

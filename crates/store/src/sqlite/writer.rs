@@ -15,21 +15,31 @@ use tokio::sync::oneshot;
 use crate::ops::{
     CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite,
 };
-use crate::{Result, StoreError, WriteOp, WriteOutcome};
+use crate::{Result, StoreError, WorkflowDeletion, WriteOp, WriteOutcome};
 
 struct Request {
     ops: Vec<WriteOp>,
     reply: oneshot::Sender<Result<Vec<WriteOutcome>>>,
 }
 
+/// What the writer thread is asked to do: a batch for the next group commit, or a workflow
+/// deletion, which runs in a transaction of its own (it is rare and may touch many rows).
+enum Job {
+    Write(Request),
+    DeleteWorkflow {
+        workflow_id: String,
+        reply: oneshot::Sender<Result<WorkflowDeletion>>,
+    },
+}
+
 /// The callers' side of the writer thread.
 pub(crate) struct WriterHandle {
-    tx: mpsc::Sender<Request>,
+    tx: mpsc::Sender<Job>,
 }
 
 impl WriterHandle {
     pub(crate) fn spawn(conn: Connection, max_batch: usize) -> Result<WriterHandle> {
-        let (tx, rx) = mpsc::channel::<Request>();
+        let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
             .spawn(move || run(conn, rx, max_batch.max(1)))
@@ -40,23 +50,145 @@ impl WriterHandle {
     pub(crate) async fn submit(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Request { ops, reply })
+            .send(Job::Write(Request { ops, reply }))
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(crate) async fn delete_workflow(&self, workflow_id: &str) -> Result<WorkflowDeletion> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::DeleteWorkflow {
+                workflow_id: workflow_id.to_string(),
+                reply,
+            })
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Request>, max_batch: usize) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(req) => batch.push(req),
-                Err(_) => break,
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut next: Option<Job> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        match first {
+            Job::DeleteWorkflow { workflow_id, reply } => {
+                let _ = reply.send(delete_workflow(&mut conn, &workflow_id));
+            }
+            Job::Write(req) => {
+                let mut batch = vec![req];
+                while batch.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(Job::Write(req)) => batch.push(req),
+                        Ok(other) => {
+                            // Commit what came before it, then handle it on its own.
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                commit_batch(&mut conn, batch);
             }
         }
-        commit_batch(&mut conn, batch);
     }
+}
+
+/// Deletes a workflow and everything it owns (see `Store::delete_workflow`). Iteration runs of
+/// foreach/while steps are found through their parent columns, level by level.
+fn delete_workflow(conn: &mut Connection, workflow_id: &str) -> Result<WorkflowDeletion> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let row: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT internal_id, latest_instance_id FROM workflow WHERE workflow_id = ?1",
+            params![workflow_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((internal_id, latest_instance_id)) = row else {
+        return Err(StoreError::NotFound(format!("workflow [{workflow_id}]")));
+    };
+    let active: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM workflow_instance WHERE workflow_id = ?1 \
+         AND status IN ('CREATED', 'IN_PROGRESS', 'PAUSED')",
+        params![workflow_id],
+        |r| r.get(0),
+    )?;
+    if active > 0 {
+        return Err(StoreError::Conflict(format!(
+            "workflow [{workflow_id}] still has [{active}] queued or running instance runs"
+        )));
+    }
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS doomed_run (workflow_id TEXT NOT NULL, instance_id INTEGER NOT NULL, \
+         run_id INTEGER NOT NULL, PRIMARY KEY (workflow_id, instance_id, run_id)); DELETE FROM doomed_run;",
+    )?;
+    tx.execute(
+        "INSERT INTO doomed_run SELECT workflow_id, instance_id, run_id FROM workflow_instance WHERE workflow_id = ?1",
+        params![workflow_id],
+    )?;
+    // Iteration runs hang below their parent step's run; nesting is bounded, so a loop of
+    // inserts reaches every level.
+    loop {
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO doomed_run SELECT w.workflow_id, w.instance_id, w.run_id FROM workflow_instance w \
+             JOIN doomed_run d ON w.parent_workflow_id = d.workflow_id AND w.parent_instance_id = d.instance_id \
+             AND w.parent_run_id = d.run_id WHERE w.initiator_type IN ('FOREACH', 'WHILE')",
+            [],
+        )?;
+        if added == 0 {
+            break;
+        }
+    }
+    let step_attempts = tx.execute(
+        "DELETE FROM step_instance WHERE EXISTS (SELECT 1 FROM doomed_run d WHERE d.workflow_id = \
+         step_instance.workflow_id AND d.instance_id = step_instance.workflow_instance_id \
+         AND d.run_id = step_instance.workflow_run_id)",
+        [],
+    )?;
+    let runs = tx.execute(
+        "DELETE FROM workflow_instance WHERE EXISTS (SELECT 1 FROM doomed_run d WHERE d.workflow_id = \
+         workflow_instance.workflow_id AND d.instance_id = workflow_instance.instance_id \
+         AND d.run_id = workflow_instance.run_id)",
+        [],
+    )?;
+    tx.execute("DELETE FROM doomed_run", [])?;
+    let versions = tx.execute(
+        "DELETE FROM workflow_version WHERE workflow_id = ?1",
+        params![workflow_id],
+    )?;
+    tx.execute(
+        "DELETE FROM workflow_properties WHERE workflow_id = ?1",
+        params![workflow_id],
+    )?;
+    tx.execute(
+        "DELETE FROM workflow WHERE workflow_id = ?1",
+        params![workflow_id],
+    )?;
+    // Remember how far instance ids went, so a re-created workflow continues after them.
+    tx.execute(
+        "INSERT INTO sequence (name, value) VALUES (?1, ?2) \
+         ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+        params![instance_floor_key(workflow_id), latest_instance_id],
+    )?;
+    tx.commit()?;
+    Ok(WorkflowDeletion {
+        internal_id,
+        versions: versions as u64,
+        runs: runs as u64,
+        step_attempts: step_attempts as u64,
+    })
+}
+
+/// The sequence row holding the highest instance id of deleted incarnations of a workflow.
+fn instance_floor_key(workflow_id: &str) -> String {
+    format!("deleted_workflow_instance_floor/{workflow_id}")
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<Request>) {
@@ -315,8 +447,9 @@ fn put_version(conn: &Connection, v: &NewVersion) -> Result<WriteOutcome> {
 /// included), so that a recreated workflow never reuses an instance id.
 fn next_instance_floor(conn: &Connection, workflow_id: &str) -> Result<i64> {
     Ok(conn.query_row(
-        "SELECT COALESCE(MAX(instance_id), 0) FROM workflow_instance WHERE workflow_id = ?1",
-        params![workflow_id],
+        "SELECT MAX(COALESCE((SELECT MAX(instance_id) FROM workflow_instance WHERE workflow_id = ?1), 0), \
+         COALESCE((SELECT value FROM sequence WHERE name = ?2), 0))",
+        params![workflow_id, instance_floor_key(workflow_id)],
         |r| r.get(0),
     )?)
 }
