@@ -26,6 +26,26 @@ enum Command {
     /// Evaluate SEL expressions.
     #[command(subcommand)]
     Sel(commands::sel::SelCommand),
+    /// Serve Maestro's REST API (/api/v3) on a durable store.
+    Server(commands::server::Args),
+    /// Push a workflow definition (JSON or YAML DSL) to a server.
+    Push(commands::push::Args),
+    /// Start a workflow instance on a server.
+    Start(commands::start::Args),
+    /// Show a workflow (overview, recent instances) or one instance with its steps.
+    Status(commands::status::StatusArgs),
+    /// Follow an instance until it ends; exit 0 only if it succeeded.
+    Watch(commands::watch::Args),
+    /// Print a Shell step's output.
+    Logs(commands::logs::Args),
+    /// Stop an instance, or every unfinished instance of a workflow.
+    Stop(commands::control::Args),
+    /// Kill an instance, or every unfinished instance of a workflow.
+    Kill(commands::control::Args),
+    /// Restart an instance.
+    Restart(commands::control::RestartArgs),
+    /// List workflows, or the instances of one workflow.
+    List(commands::status::ListArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +63,16 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Resume(args) => commands::resume::run(args),
+        Command::Server(args) => commands::server::run(args),
+        Command::Push(args) => commands::push::run(args),
+        Command::Start(args) => commands::start::run(args),
+        Command::Status(args) => commands::status::status(args),
+        Command::Watch(args) => commands::watch::run(args),
+        Command::Logs(args) => commands::logs::run(args),
+        Command::Stop(args) => commands::control::terminate(args, "stop"),
+        Command::Kill(args) => commands::control::terminate(args, "kill"),
+        Command::Restart(args) => commands::control::restart(args),
+        Command::List(args) => commands::status::list(args),
     };
     match result {
         Ok(code) => code,

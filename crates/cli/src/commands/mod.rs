@@ -1,8 +1,16 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod client;
+pub mod control;
+pub mod logs;
+pub mod push;
 pub mod resume;
 pub mod run;
 pub mod sel;
+pub mod server;
+pub mod start;
+pub mod status;
 pub mod util;
 pub mod validate;
+pub mod watch;

@@ -168,7 +168,10 @@ async fn wait_for_change(events: &mut tokio::sync::broadcast::Receiver<EngineEve
 }
 
 /// Reads `NAME=VALUE` run params, typed by the workflow's declaration when there is one.
-fn parse_params(raw: &[String], declared: Option<&ParamMap>) -> anyhow::Result<Option<ParamMap>> {
+pub(crate) fn parse_params(
+    raw: &[String],
+    declared: Option<&ParamMap>,
+) -> anyhow::Result<Option<ParamMap>> {
     if raw.is_empty() {
         return Ok(None);
     }

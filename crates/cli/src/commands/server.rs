@@ -1,0 +1,119 @@
+//! `baton server`: serves Maestro's REST API (`/api/v3`) on an engine with a durable store.
+//! Unfinished runs resume when it starts; SIGTERM or Ctrl-C stops accepting connections, lets
+//! requests in flight finish, parks running runs at a turn boundary (their state is already in
+//! the store) and exits — the next start on the same database resumes them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use baton_engine::{Engine, EngineConfig};
+use baton_store::Store;
+use baton_store::sqlite::{SqliteOptions, SqliteStore};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, env = "BATON_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// The database: a SQLite file (created if missing) or `sqlite://PATH`.
+    #[arg(long, env = "BATON_DB", default_value = "baton.db")]
+    pub db: String,
+    /// Where steps keep their files (Shell logs). Default: `<db>.work` beside the database.
+    #[arg(long, env = "BATON_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Largest request body in bytes (larger ones get 413).
+    #[arg(long, default_value_t = baton_server::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body: usize,
+    /// Seconds to wait on shutdown for runs to reach a turn boundary.
+    #[arg(long, default_value_t = 10)]
+    pub shutdown_grace: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(serve(args))
+}
+
+/// Opens the store a `--db` value names. SQLite for a path or `sqlite://PATH`; PostgreSQL URLs
+/// are recognised so the flag keeps its meaning when that backend lands.
+pub(crate) async fn open_store(db: &str) -> anyhow::Result<(Arc<dyn Store>, PathBuf)> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        bail!("{db}: this build has no PostgreSQL backend yet; use a SQLite file path");
+    }
+    let path = PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db));
+    if path.as_os_str().is_empty() {
+        bail!("--db names no database file");
+    }
+    let open_path = path.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        SqliteStore::open(&open_path, SqliteOptions::default())
+    })
+    .await
+    .context("opening the store failed")?
+    .with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((Arc::new(store), path))
+}
+
+async fn serve(args: Args) -> anyhow::Result<ExitCode> {
+    let (store, db_path) = open_store(&args.db).await?;
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.work", db_path.display())));
+    let description = store.describe();
+    let engine = Engine::start(store, EngineConfig::new(&work_dir))
+        .await
+        .context("cannot start the engine")?;
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    let app = baton_server::app(
+        engine.clone(),
+        baton_server::ServerOptions {
+            max_body_bytes: args.max_body,
+        },
+    );
+    eprintln!(
+        "baton server listening on http://{addr} ({description}; work dir {}; {} runs resumed)",
+        work_dir.display(),
+        engine.live_runs()
+    );
+    baton_server::serve(listener, app, shutdown_signal())
+        .await
+        .context("the server failed")?;
+    eprintln!(
+        "baton server: shutting down, parking {} live runs",
+        engine.live_runs()
+    );
+    engine
+        .shutdown(Duration::from_secs(args.shutdown_grace))
+        .await;
+    eprintln!("baton server: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
