@@ -163,9 +163,18 @@ impl Engine {
             target.as_str(),
             caller.name
         );
-        let runs = self.inner.store.list_active_runs().await?;
+        let runs: Vec<_> = self
+            .inner
+            .store
+            .list_active_runs()
+            .await?
+            .into_iter()
+            .filter(|r| r.key.workflow_id == workflow_id)
+            .collect();
+        // Queued runs first: a running run that ends would otherwise start the next one.
         let (mut queued, mut running) = (0usize, 0usize);
-        for row in runs.iter().filter(|r| r.key.workflow_id == workflow_id) {
+        let mut live = Vec::new();
+        for row in runs {
             if row.queued {
                 let timeline = serde_json::to_string(&Timeline::new([TimelineEvent::info(
                     now_millis(),
@@ -182,13 +191,16 @@ impl Engine {
                     continue;
                 }
             }
+            live.push(row.key);
+        }
+        for key in live {
             match self
-                .act_on_run(&row.key, action, Some(caller.clone()), Some(reason.clone()))
+                .act_on_run(&key, action, Some(caller.clone()), Some(reason.clone()))
                 .await
             {
                 Ok(()) => running += 1,
                 Err(EngineError::Conflict(m)) => {
-                    tracing::info!(run = ?row.key, reason = %m, "run not terminated");
+                    tracing::info!(run = ?key, reason = %m, "run not terminated");
                 }
                 Err(e) => return Err(e),
             }
