@@ -53,6 +53,18 @@ pub enum Scenario {
         #[arg(long, default_value_t = 10000)]
         count: usize,
     },
+    /// HTTP load over loopback: start and get-instance requests per second and latency.
+    Api {
+        /// Requests per phase (at most).
+        #[arg(long, default_value_t = 10000)]
+        requests: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per phase (at most).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
@@ -112,6 +124,18 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         Scenario::Fanout { width } => fanout(&bench.engine, width).await?,
         Scenario::Starts { count } => starts(&bench.engine, count).await?,
         Scenario::Parked { count } => parked(&bench.engine, count).await?,
+        Scenario::Api {
+            requests,
+            concurrency,
+            seconds,
+        } => {
+            let load = super::bench_api::ApiLoad {
+                requests,
+                concurrency,
+                seconds,
+            };
+            super::bench_api::run(&bench.engine, load).await?
+        }
     };
     bench.engine.shutdown(Duration::from_secs(10)).await;
     println!("{figures}");

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_api;
 pub mod client;
 pub mod control;
 pub mod logs;

@@ -1,0 +1,205 @@
+//! `baton bench api`: load on the HTTP API over loopback. An in-process server on a free port
+//! (the same router `baton server` serves) and N concurrent keep-alive clients: first they start
+//! instances of a one-step workflow (`POST …/actions/start`), then they read instances (`GET
+//! …/instances/{id}`, the Python SDK's call, aggregated and enriched). Each phase stops at a
+//! request count or a time limit, whichever comes first. Client and server share the machine's
+//! cores, so the figures are what one box serves to local callers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use baton_engine::Engine;
+use serde_json::{Value, json};
+
+use super::util::percentile;
+
+/// Settings of the scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiLoad {
+    pub requests: usize,
+    pub concurrency: usize,
+    pub seconds: u64,
+}
+
+struct Phase {
+    latencies_ms: Vec<f64>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn figures(&mut self) -> Value {
+        self.latencies_ms.sort_by(f64::total_cmp);
+        let n = self.latencies_ms.len();
+        json!({
+            "requests": n,
+            "errors": self.errors,
+            "seconds": (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "req_per_s": (n as f64 / self.elapsed.as_secs_f64().max(1e-9)).round(),
+            "p50_ms": round3(percentile(&self.latencies_ms, 0.50)),
+            "p99_ms": round3(percentile(&self.latencies_ms, 0.99)),
+            "max_ms": round3(self.latencies_ms.last().copied().unwrap_or(0.0)),
+        })
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Runs the scenario on `engine` and returns its figures.
+pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
+    if load.concurrency == 0 || load.requests == 0 {
+        bail!("--concurrency and --requests must be at least 1");
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = baton_server::app(engine.clone(), baton_server::ServerOptions::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(baton_server::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(load.concurrency)
+        .build()?;
+    let created = http
+        .post(format!("{base}/api/v3/workflows"))
+        .header("user", "bench")
+        .header("Content-Type", "application/json")
+        .body(
+            json!({
+                "properties": {"owner": "bench", "run_strategy": {"rule": "PARALLEL", "workflow_concurrency": 1000}},
+                "workflow": {"id": "api-bench", "steps": [{"step": {"id": "only", "type": "NoOp"}}]}
+            })
+            .to_string(),
+        )
+        .send()
+        .await?;
+    if !created.status().is_success() {
+        bail!("push failed: {}", created.text().await?);
+    }
+    println!(
+        "api: {} requests or {} s per phase, {} concurrent clients, server {base}",
+        load.requests, load.seconds, load.concurrency
+    );
+
+    let start_url = Arc::new(format!(
+        "{base}/api/v3/workflows/api-bench/versions/latest/actions/start"
+    ));
+    let mut starts = phase(load, {
+        let http = http.clone();
+        move |_| {
+            let http = http.clone();
+            let url = start_url.clone();
+            async move {
+                let r = http
+                    .post(url.as_str())
+                    .header("user", "bench")
+                    .header("Content-Type", "application/json")
+                    .body(r#"{"initiator": {"type": "manual"}}"#)
+                    .send()
+                    .await?;
+                let ok = r.status().is_success();
+                r.bytes().await?;
+                Ok(ok)
+            }
+        }
+    })
+    .await?;
+    let started = starts.latencies_ms.len() - starts.errors;
+    println!(
+        "start: {} requests in {:.2} s",
+        starts.latencies_ms.len(),
+        starts.elapsed.as_secs_f64()
+    );
+    // Let the runs finish so the reads see settled instances.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while engine.live_runs() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let ids = started.max(1);
+    let get_base = Arc::new(format!("{base}/api/v3/workflows/api-bench/instances/"));
+    let mut gets = phase(load, {
+        let http = http.clone();
+        move |i| {
+            let http = http.clone();
+            let url = format!("{}{}", get_base, i % ids + 1);
+            async move {
+                let r = http.get(url).send().await?;
+                let ok = r.status().is_success();
+                r.bytes().await?;
+                Ok(ok)
+            }
+        }
+    })
+    .await?;
+    println!(
+        "get-instance: {} requests in {:.2} s",
+        gets.latencies_ms.len(),
+        gets.elapsed.as_secs_f64()
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+    let start_figures = starts.figures();
+    let get_figures = gets.figures();
+    for (name, f) in [("start", &start_figures), ("get-instance", &get_figures)] {
+        println!(
+            "{name:>12}: {} req/s, p50 {} ms, p99 {} ms, max {} ms, {} errors",
+            f["req_per_s"], f["p50_ms"], f["p99_ms"], f["max_ms"], f["errors"]
+        );
+    }
+    Ok(json!({
+        "scenario": "api",
+        "concurrency": load.concurrency,
+        "start": start_figures,
+        "get_instance": get_figures,
+    }))
+}
+
+/// Runs `request(i)` from `concurrency` workers until `requests` were sent or time is up.
+async fn phase<F, Fut>(load: ApiLoad, request: F) -> anyhow::Result<Phase>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let began = Instant::now();
+    let deadline = began + Duration::from_secs(load.seconds.max(1));
+    let mut workers = Vec::new();
+    for _ in 0..load.concurrency {
+        let next = next.clone();
+        let request = request.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= load.requests || Instant::now() >= deadline {
+                    break;
+                }
+                let t = Instant::now();
+                match request(i).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => errors += 1,
+                }
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut out = Phase {
+        latencies_ms: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for w in workers {
+        let (l, e) = w.await.context("a load worker failed")?;
+        out.latencies_ms.extend(l);
+        out.errors += e;
+    }
+    out.elapsed = began.elapsed();
+    Ok(out)
+}
