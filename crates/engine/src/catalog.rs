@@ -240,7 +240,7 @@ impl Engine {
                 timestamp: ts,
             });
         }
-        events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        events.sort_by_key(|e| std::cmp::Reverse(e.timestamp));
         events.truncate(WORKFLOW_TIMELINE_LIMIT);
         Ok(WorkflowTimeline {
             workflow_id: workflow_id.to_string(),

@@ -361,10 +361,8 @@ fn aggregated_status<'a>(
             | S::PlatformFailed
             | S::TimeoutFailed => return WorkflowInstanceStatus::Failed,
             S::TimedOut => status = Some(WorkflowInstanceStatus::TimedOut),
-            S::Stopped => {
-                if status != Some(WorkflowInstanceStatus::TimedOut) {
-                    status = Some(WorkflowInstanceStatus::Stopped);
-                }
+            S::Stopped if status != Some(WorkflowInstanceStatus::TimedOut) => {
+                status = Some(WorkflowInstanceStatus::Stopped);
             }
             S::NotCreated => all_created = false,
             _ => {}
