@@ -64,6 +64,9 @@ pub enum Scenario {
         /// Seconds per phase (at most).
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Workflows the starts are spread over.
+        #[arg(long, default_value_t = 1)]
+        workflows: usize,
     },
 }
 
@@ -128,11 +131,13 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
             requests,
             concurrency,
             seconds,
+            workflows,
         } => {
             let load = super::bench_api::ApiLoad {
                 requests,
                 concurrency,
                 seconds,
+                workflows,
             };
             super::bench_api::run(&bench.engine, load).await?
         }

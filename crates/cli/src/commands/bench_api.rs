@@ -21,6 +21,8 @@ pub struct ApiLoad {
     pub requests: usize,
     pub concurrency: usize,
     pub seconds: u64,
+    /// Workflows the starts are spread over (run-strategy queues are per workflow).
+    pub workflows: usize,
 }
 
 struct Phase {
@@ -64,38 +66,43 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(load.concurrency)
         .build()?;
-    let created = http
-        .post(format!("{base}/api/v3/workflows"))
-        .header("user", "bench")
-        .header("Content-Type", "application/json")
-        .body(
-            json!({
-                "properties": {"owner": "bench", "run_strategy": {"rule": "PARALLEL", "workflow_concurrency": 1000}},
-                "workflow": {"id": "api-bench", "steps": [{"step": {"id": "only", "type": "NoOp"}}]}
-            })
-            .to_string(),
-        )
-        .send()
-        .await?;
-    if !created.status().is_success() {
-        bail!("push failed: {}", created.text().await?);
+    let workflows = load.workflows.max(1);
+    for w in 0..workflows {
+        let created = http
+            .post(format!("{base}/api/v3/workflows"))
+            .header("user", "bench")
+            .header("Content-Type", "application/json")
+            .body(
+                json!({
+                    "properties": {"owner": "bench", "run_strategy": {"rule": "PARALLEL", "workflow_concurrency": 1000}},
+                    "workflow": {"id": format!("api-bench-{w}"), "steps": [{"step": {"id": "only", "type": "NoOp"}}]}
+                })
+                .to_string(),
+            )
+            .send()
+            .await?;
+        if !created.status().is_success() {
+            bail!("push failed: {}", created.text().await?);
+        }
     }
     println!(
-        "api: {} requests or {} s per phase, {} concurrent clients, server {base}",
+        "api: {} requests or {} s per phase, {} concurrent clients, {workflows} workflow(s), server {base}",
         load.requests, load.seconds, load.concurrency
     );
 
-    let start_url = Arc::new(format!(
-        "{base}/api/v3/workflows/api-bench/versions/latest/actions/start"
-    ));
+    let start_urls: Arc<Vec<String>> = Arc::new(
+        (0..workflows)
+            .map(|w| format!("{base}/api/v3/workflows/api-bench-{w}/versions/latest/actions/start"))
+            .collect(),
+    );
     let mut starts = phase(load, {
         let http = http.clone();
-        move |_| {
+        move |i| {
             let http = http.clone();
-            let url = start_url.clone();
+            let url = start_urls[i % workflows].clone();
             async move {
                 let r = http
-                    .post(url.as_str())
+                    .post(url)
                     .header("user", "bench")
                     .header("Content-Type", "application/json")
                     .body(r#"{"initiator": {"type": "manual"}}"#)
@@ -120,13 +127,18 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let ids = started.max(1);
-    let get_base = Arc::new(format!("{base}/api/v3/workflows/api-bench/instances/"));
+    // Instance ids of each workflow run 1..=started/workflows.
+    let per_workflow = (started / workflows).max(1);
+    let get_base = Arc::new(format!("{base}/api/v3/workflows/api-bench-"));
     let mut gets = phase(load, {
         let http = http.clone();
         move |i| {
             let http = http.clone();
-            let url = format!("{}{}", get_base, i % ids + 1);
+            let url = format!(
+                "{get_base}{}/instances/{}",
+                i % workflows,
+                (i / workflows) % per_workflow + 1
+            );
             async move {
                 let r = http.get(url).send().await?;
                 let ok = r.status().is_success();
@@ -154,6 +166,7 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
     Ok(json!({
         "scenario": "api",
         "concurrency": load.concurrency,
+        "workflows": workflows,
         "start": start_figures,
         "get_instance": get_figures,
     }))
