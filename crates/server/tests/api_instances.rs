@@ -31,6 +31,24 @@ async fn start_and_read_in_maestro_shapes() {
     );
     let done = s.wait_terminal("sample-dag-test-1", 1).await;
     assert_eq!(done["status"], "SUCCEEDED");
+
+    // The same request_id again: Maestro's idempotent start.
+    let with_id = json!({"initiator": {"type": "manual"}, "request_id": "6ec8e2e4-4a7a-4e34-9bd1-7f1c8d4b8a11"});
+    let path = "/api/v3/workflows/sample-dag-test-1/versions/1/actions/start";
+    let a = s.json("POST", path, &with_id).await;
+    assert_eq!(a.body["status"], "CREATED");
+    assert_eq!(
+        a.body["workflow_uuid"],
+        "6ec8e2e4-4a7a-4e34-9bd1-7f1c8d4b8a11"
+    );
+    let b = s.json("POST", path, &with_id).await;
+    assert_eq!(b.status, 200);
+    assert_eq!(b.body["status"], "DUPLICATED");
+    assert_eq!(
+        b.body["workflow_instance_id"],
+        a.body["workflow_instance_id"]
+    );
+    s.wait_terminal("sample-dag-test-1", 2).await;
     assert_eq!(done["initiator"]["type"], "MANUAL");
     assert_eq!(done["initiator"]["user"], "tester");
 
