@@ -1,0 +1,519 @@
+//! The behavioural suite on the PostgreSQL backend, plus PostgreSQL-specific checks: migrations
+//! under concurrent opens, durability across reconnects, group-commit isolation with SQL-level
+//! failures, recovery from a killed connection, byte-order sorting, and `open()`'s URL dispatch.
+//!
+//! Each test works in a fresh schema `baton_test_<random>` of the database named by
+//! `BATON_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`), dropped when
+//! the test ends. A missing server fails the tests with a message saying so: CI always has one.
+
+mod suite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use baton_store::postgres::{PgOptions, PgStore};
+use baton_store::sqlite::{SqliteOptions, SqliteStore};
+use baton_store::{
+    CreateInstanceOutcome, InstanceRow, InstanceUpdate, Result, RunKey, StepAttemptRow, Store,
+    StoreError, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
+};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn url() -> String {
+    std::env::var("BATON_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
+}
+
+fn unreachable(err: impl std::fmt::Display) -> ! {
+    panic!(
+        "the PostgreSQL store tests need a server at {} ({err}); start it (`.ci/run` does) or \
+         point BATON_TEST_POSTGRES_URL at one",
+        url()
+    )
+}
+
+/// A schema name no other test uses.
+fn fresh_schema_name() -> String {
+    format!("baton_test_{:016x}", fastrand::u64(..))
+}
+
+/// A plain connection for checks behind the store's back.
+async fn raw_client() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|err| unreachable(err));
+    tokio::spawn(connection);
+    client
+}
+
+/// Drops its schema when it goes out of scope (also when the test panics).
+struct SchemaGuard(String);
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let schema = self.0.clone();
+        // Drop cannot await, and the test's runtime may be unwinding: use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test schema {}", self.0);
+        }
+    }
+}
+
+async fn connect(schema: &str) -> PgStore {
+    PgStore::connect(
+        &url(),
+        PgOptions {
+            schema: Some(schema.to_string()),
+            ..PgOptions::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|err| unreachable(err))
+}
+
+/// A store in a schema of its own, dropped with it.
+struct TestStore {
+    store: PgStore,
+    _schema: SchemaGuard,
+}
+
+impl TestStore {
+    async fn new() -> TestStore {
+        let schema = fresh_schema_name();
+        let guard = SchemaGuard(schema.clone());
+        TestStore {
+            store: connect(&schema).await,
+            _schema: guard,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for TestStore {
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>> {
+        self.store.write(ops).await
+    }
+    fn describe(&self) -> String {
+        self.store.describe()
+    }
+    async fn get_workflow(&self, workflow_id: &str) -> Result<Option<WorkflowRow>> {
+        self.store.get_workflow(workflow_id).await
+    }
+    async fn list_workflows(&self, after: Option<&str>, limit: usize) -> Result<Vec<WorkflowRow>> {
+        self.store.list_workflows(after, limit).await
+    }
+    async fn get_version(&self, workflow_id: &str, version_id: i64) -> Result<Option<VersionRow>> {
+        self.store.get_version(workflow_id, version_id).await
+    }
+    async fn list_versions(
+        &self,
+        workflow_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>> {
+        self.store.list_versions(workflow_id, before, limit).await
+    }
+    async fn get_instance_run(
+        &self,
+        workflow_id: &str,
+        instance_id: i64,
+        run_id: Option<i64>,
+    ) -> Result<Option<InstanceRow>> {
+        self.store
+            .get_instance_run(workflow_id, instance_id, run_id)
+            .await
+    }
+    async fn list_instance_runs(
+        &self,
+        workflow_id: &str,
+        instance_id: i64,
+    ) -> Result<Vec<InstanceRow>> {
+        self.store
+            .list_instance_runs(workflow_id, instance_id)
+            .await
+    }
+    async fn list_instances(
+        &self,
+        workflow_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRow>> {
+        self.store.list_instances(workflow_id, before, limit).await
+    }
+    async fn list_active_runs(&self) -> Result<Vec<InstanceRow>> {
+        self.store.list_active_runs().await
+    }
+    async fn list_queued_runs(&self, workflow_id: &str, limit: usize) -> Result<Vec<InstanceRow>> {
+        self.store.list_queued_runs(workflow_id, limit).await
+    }
+    async fn count_running_runs(&self, workflow_id: &str) -> Result<i64> {
+        self.store.count_running_runs(workflow_id).await
+    }
+    async fn list_step_attempts(&self, run: &RunKey) -> Result<Vec<StepAttemptRow>> {
+        self.store.list_step_attempts(run).await
+    }
+    async fn list_attempts_of_step(
+        &self,
+        run: &RunKey,
+        step_id: &str,
+    ) -> Result<Vec<StepAttemptRow>> {
+        self.store.list_attempts_of_step(run, step_id).await
+    }
+    async fn next_sequence_value(&self, name: &str) -> Result<i64> {
+        self.store.next_sequence_value(name).await
+    }
+}
+
+async fn fresh() -> Arc<dyn Store> {
+    Arc::new(TestStore::new().await)
+}
+
+store_suite!(fresh);
+
+async fn put_workflow(store: &dyn Store, id: &str) {
+    store
+        .write(vec![WriteOp::PutVersion(suite::version(id, 0, true))])
+        .await
+        .expect("first version");
+}
+
+async fn applied_migrations(schema: &str) -> Vec<i64> {
+    raw_client()
+        .await
+        .query(
+            &format!("SELECT version FROM {schema}.schema_migrations ORDER BY version"),
+            &[],
+        )
+        .await
+        .expect("schema_migrations")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
+    let schema = fresh_schema_name();
+    let _guard = SchemaGuard(schema.clone());
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let schema = schema.clone();
+            tokio::spawn(async move { connect(&schema).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.expect("open task"));
+    }
+    assert_eq!(applied_migrations(&schema).await, [1]);
+    // All of them use the same tables.
+    put_workflow(&stores[0], "w").await;
+    for store in &stores {
+        assert!(store.get_workflow("w").await.unwrap().is_some());
+    }
+    // Opening again applies nothing.
+    drop(stores);
+    let again = connect(&schema).await;
+    assert_eq!(applied_migrations(&schema).await, [1]);
+    assert_eq!(again.schema(), schema);
+    assert!(again.get_workflow("w").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_reconnecting() {
+    let schema = fresh_schema_name();
+    let _guard = SchemaGuard(schema.clone());
+    {
+        let store = connect(&schema).await;
+        put_workflow(&store, "w").await;
+        store
+            .write(vec![WriteOp::CreateInstance(suite::instance("w", "u1"))])
+            .await
+            .unwrap();
+    }
+    let store = connect(&schema).await;
+    let row = store.get_workflow("w").await.unwrap().expect("workflow");
+    assert_eq!((row.latest_version_id, row.latest_instance_id), (1, 1));
+    assert_eq!(
+        store
+            .get_instance_run("w", 1, None)
+            .await
+            .unwrap()
+            .unwrap()
+            .uuid,
+        "u1"
+    );
+}
+
+/// What each concurrent writer in the isolation test sends.
+fn isolation_batch(i: usize) -> (Vec<WriteOp>, bool) {
+    match i % 4 {
+        // A good create.
+        0 => (
+            vec![WriteOp::CreateInstance(suite::instance(
+                "w",
+                &format!("ok-{i}"),
+            ))],
+            true,
+        ),
+        // PostgreSQL rejects a NUL byte in text: an SQL error, which aborts the transaction
+        // unless the batch's savepoint is rolled back.
+        1 => (
+            vec![WriteOp::CreateInstance(suite::instance(
+                "w",
+                &format!("nul-{i}\0"),
+            ))],
+            false,
+        ),
+        // The first op succeeds, the second fails: the first must be undone.
+        2 => (
+            vec![
+                WriteOp::CreateInstance(suite::instance("w", &format!("undone-{i}"))),
+                WriteOp::UpdateInstance(InstanceUpdate {
+                    key: RunKey {
+                        workflow_id: "w".into(),
+                        instance_id: 1_000_000,
+                        run_id: 1,
+                    },
+                    status: Some("IN_PROGRESS".into()),
+                    modify_ts: 1,
+                    ..InstanceUpdate::default()
+                }),
+            ],
+            false,
+        ),
+        // Two good ops.
+        _ => (
+            vec![
+                WriteOp::CreateInstance(suite::instance("w", &format!("ok-{i}"))),
+                WriteOp::NextSequence { name: "n".into() },
+            ],
+            true,
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_isolates_failing_batches_under_concurrency() {
+    let store = Arc::new(TestStore::new().await);
+    put_workflow(&*store, "w").await;
+    let before = store.store.writer_stats();
+    let tasks: Vec<_> = (0..80)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (ops, should_succeed) = isolation_batch(i);
+                (i, should_succeed, store.write(ops).await)
+            })
+        })
+        .collect();
+    let mut succeeded = 0;
+    for task in tasks {
+        let (i, should_succeed, result) = task.await.unwrap();
+        match (i % 4, result) {
+            (0 | 3, Ok(_)) => succeeded += 1,
+            (1, Err(StoreError::Database(_))) | (2, Err(StoreError::NotFound(_))) => {}
+            (_, other) => panic!("batch {i} (should succeed: {should_succeed}): {other:?}"),
+        }
+    }
+    assert_eq!(succeeded, 40);
+    let runs = store.list_instances("w", None, 1000).await.unwrap();
+    assert_eq!(runs.len(), 40);
+    assert!(runs.iter().all(|r| r.uuid.starts_with("ok-")));
+    // Undone batches gave their allocated ids back: the committed ones are 1..=40.
+    let mut ids: Vec<i64> = runs.iter().map(|r| r.key.instance_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=40).collect::<Vec<_>>());
+    assert_eq!(
+        store
+            .get_workflow("w")
+            .await
+            .unwrap()
+            .unwrap()
+            .latest_instance_id,
+        40
+    );
+    assert_eq!(store.next_sequence_value("n").await.unwrap(), 21);
+    // Concurrent callers shared commits.
+    let after = store.store.writer_stats();
+    let (commits, batches) = (
+        after.commits - before.commits,
+        after.batches - before.batches,
+    );
+    assert_eq!(batches, 41, "40 writes and the sequence draw");
+    assert!(
+        commits < batches,
+        "{commits} commits for {batches} batches: no group commit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_and_readers_reconnect_after_their_connections_are_killed() {
+    let schema = fresh_schema_name();
+    let _guard = SchemaGuard(schema.clone());
+    let app = schema.clone();
+    let separator = if url().contains('?') { '&' } else { '?' };
+    let store = PgStore::connect(
+        &format!("{}{separator}application_name={app}", url()),
+        PgOptions {
+            schema: Some(schema.clone()),
+            ..PgOptions::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|err| unreachable(err));
+    put_workflow(&store, "w").await;
+    assert!(store.get_workflow("w").await.unwrap().is_some());
+    let killed: i64 = raw_client()
+        .await
+        .query_one(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = $1",
+            &[&app],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed >= 2, "writer and a reader, killed {killed}");
+    // A write may fail once while the loss is noticed; then the writer reconnects.
+    let mut failures = 0;
+    let outcome = loop {
+        match store
+            .write(vec![WriteOp::CreateInstance(suite::instance("w", "after"))])
+            .await
+        {
+            Ok(outcome) => break outcome,
+            Err(err) => {
+                failures += 1;
+                assert!(failures < 3, "the writer did not recover: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert!(matches!(
+        outcome[0],
+        WriteOutcome::Instance(CreateInstanceOutcome::Created { .. })
+    ));
+    let mut read = store.get_instance_run("w", 1, None).await;
+    if read.is_err() {
+        read = store.get_instance_run("w", 1, None).await;
+    }
+    assert_eq!(read.unwrap().expect("run after reconnect").uuid, "after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_ids_sort_in_byte_order_as_in_sqlite() {
+    let pg = TestStore::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("t.db"), SqliteOptions::default()).unwrap();
+    let ids = ["b", "_x", "B", "a", "A", "a.b", "aa", "Z9", "é"];
+    for store in [&pg as &dyn Store, &sqlite] {
+        for id in ids {
+            put_workflow(store, id).await;
+        }
+    }
+    let listed =
+        |rows: Vec<WorkflowRow>| rows.into_iter().map(|r| r.workflow_id).collect::<Vec<_>>();
+    let from_pg = listed(pg.list_workflows(None, 100).await.unwrap());
+    assert_eq!(
+        from_pg,
+        listed(sqlite.list_workflows(None, 100).await.unwrap())
+    );
+    assert_eq!(from_pg, ["A", "B", "Z9", "_x", "a", "a.b", "aa", "b", "é"]);
+    assert_eq!(
+        listed(pg.list_workflows(Some("Z9"), 3).await.unwrap()),
+        listed(sqlite.list_workflows(Some("Z9"), 3).await.unwrap())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_dispatches_on_the_url() {
+    // PostgreSQL, in a schema the URL selects.
+    let schema = fresh_schema_name();
+    let _guard = SchemaGuard(schema.clone());
+    raw_client()
+        .await
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let separator = if url().contains('?') { '&' } else { '?' };
+    let pg = baton_store::open(&format!(
+        "{}{separator}options=-csearch_path%3D{schema}",
+        url()
+    ))
+    .await
+    .unwrap_or_else(|err| unreachable(err));
+    assert!(pg.describe().starts_with("postgres "), "{}", pg.describe());
+    assert!(pg.describe().contains(&schema), "{}", pg.describe());
+    put_workflow(&*pg, "w").await;
+    assert_eq!(applied_migrations(&schema).await, [1]);
+
+    // SQLite, by path and by URL.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let by_path = baton_store::open(path.to_str().unwrap()).await.unwrap();
+    assert!(
+        by_path.describe().starts_with("sqlite "),
+        "{}",
+        by_path.describe()
+    );
+    put_workflow(&*by_path, "w").await;
+    drop(by_path);
+    let by_url = baton_store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert!(by_url.describe().starts_with("sqlite "));
+    assert!(by_url.get_workflow("w").await.unwrap().is_some());
+
+    assert!(matches!(
+        baton_store::open("mysql://localhost/db").await,
+        Err(StoreError::Database(message)) if message.contains("mysql")
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_an_error_that_names_it() {
+    let err = match PgStore::connect(
+        "postgres://postgres:secret@127.0.0.1:1/test",
+        PgOptions::default(),
+    )
+    .await
+    {
+        Ok(_) => panic!("connected to port 1"),
+        Err(err) => err,
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("cannot connect to PostgreSQL at postgres@127.0.0.1:1/test"),
+        "{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+    assert!(matches!(
+        PgStore::connect(
+            &url(),
+            PgOptions {
+                schema: Some("Bad-Name".into()),
+                ..PgOptions::default()
+            }
+        )
+        .await,
+        Err(StoreError::Database(_))
+    ));
+}
