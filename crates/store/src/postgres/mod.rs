@@ -11,8 +11,10 @@
 //! (see [`migrations`]). TLS is not used: the database is expected on loopback or a private
 //! network.
 
+mod apply;
 mod migrations;
 mod read;
+mod statements;
 mod writer;
 
 use std::str::FromStr;
