@@ -193,7 +193,11 @@ async fn hammer(store: &Arc<dyn Store>, runs: &[RunKey], seconds: f64) -> AnyRes
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    let status = if n.is_multiple_of(2) { "RUNNING" } else { "FINISHING" };
+                    let status = if n.is_multiple_of(2) {
+                        "RUNNING"
+                    } else {
+                        "FINISHING"
+                    };
                     n += 1;
                     let started = Instant::now();
                     store

@@ -8,7 +8,11 @@
 
 mod suite;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use baton_store::postgres::{PgOptions, PgStore};
@@ -362,6 +366,349 @@ async fn group_commit_isolates_failing_batches_under_concurrency() {
         commits < batches,
         "{commits} commits for {batches} batches: no group commit"
     );
+}
+
+type Write = Pin<Box<dyn Future<Output = Result<Vec<WriteOutcome>>> + Send>>;
+
+/// What the writer did during [`as_one_group`], the held write included.
+#[derive(Debug, PartialEq)]
+struct Delta {
+    commits: u64,
+    batches: u64,
+    replays: u64,
+}
+
+/// Sends `batches` so that the writer takes them as one group, and returns their answers.
+///
+/// The writer is held inside a group of its own first: its write waits for a row lock taken
+/// here. Each batch is then queued, in order, before the lock is released.
+async fn as_one_group(
+    store: &Arc<TestStore>,
+    batches: Vec<Vec<WriteOp>>,
+) -> (Vec<Result<Vec<WriteOutcome>>>, Delta) {
+    if store.get_workflow("blocker").await.unwrap().is_none() {
+        put_workflow(&**store, "blocker").await;
+    }
+    let before = store.store.writer_stats();
+    let lock = raw_client().await;
+    lock.batch_execute(&format!(
+        "BEGIN; SELECT 1 FROM {}.workflow WHERE workflow_id = 'blocker' FOR UPDATE",
+        store.store.schema()
+    ))
+    .await
+    .unwrap();
+    let lock_pid: i32 = lock
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let held = {
+        let store = store.clone();
+        let uuid = format!("held-{}", fastrand::u64(..));
+        tokio::spawn(async move {
+            store
+                .write(vec![WriteOp::CreateInstance(suite::instance(
+                    "blocker", &uuid,
+                ))])
+                .await
+        })
+    };
+    let watcher = raw_client().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                &[&lock_pid],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the writer never waited for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut writes: Vec<Write> = batches
+        .into_iter()
+        .map(|ops| {
+            let store = store.clone();
+            Box::pin(async move { store.write(ops).await }) as Write
+        })
+        .collect();
+    // One poll queues each write (and it cannot finish while the writer is held).
+    std::future::poll_fn(|cx| {
+        for write in writes.iter_mut() {
+            assert!(write.as_mut().poll(cx).is_pending());
+        }
+        Poll::Ready(())
+    })
+    .await;
+    lock.batch_execute("ROLLBACK").await.unwrap();
+    held.await.unwrap().expect("the held write");
+    let mut answers = Vec::new();
+    for write in writes {
+        answers.push(write.await);
+    }
+    let after = store.store.writer_stats();
+    let delta = Delta {
+        commits: after.commits - before.commits,
+        batches: after.batches - before.batches,
+        replays: after.replays - before.replays,
+    };
+    (answers, delta)
+}
+
+fn create(uuid: &str) -> WriteOp {
+    WriteOp::CreateInstance(suite::instance("w", uuid))
+}
+
+fn update_missing_run(expect: bool) -> WriteOp {
+    WriteOp::UpdateInstance(InstanceUpdate {
+        key: RunKey {
+            workflow_id: "w".into(),
+            instance_id: 999,
+            run_id: 1,
+        },
+        expect_status: expect.then(|| vec!["CREATED".to_string()]),
+        status: Some("IN_PROGRESS".into()),
+        modify_ts: 1,
+        ..InstanceUpdate::default()
+    })
+}
+
+/// Instance ids of the runs of `w`, ascending.
+async fn instance_ids(store: &dyn Store) -> Vec<i64> {
+    let mut ids: Vec<i64> = store
+        .list_instances("w", None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.key.instance_id)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_group_commits_once_and_fails_lone_checks_alone() {
+    let store = Arc::new(TestStore::new().await);
+    put_workflow(&*store, "w").await;
+    store.write(vec![create("first")]).await.unwrap();
+    let run = RunKey {
+        workflow_id: "w".into(),
+        instance_id: 1,
+        run_id: 1,
+    };
+    let (answers, delta) = as_one_group(
+        &store,
+        vec![
+            vec![create("a")],
+            // Lone failed checks: nothing written, nothing to undo.
+            vec![update_missing_run(true)],
+            vec![WriteOp::UpsertStepAttempt(suite::attempt(
+                &run, "nope", 1, "RUNNING", None,
+            ))],
+            vec![WriteOp::CreateInstance(suite::instance("missing", "m"))],
+            vec![WriteOp::UpdateInstance(InstanceUpdate {
+                key: run.clone(),
+                expect_status: Some(vec!["PAUSED".into()]),
+                status: Some("STOPPED".into()),
+                modify_ts: 2,
+                ..InstanceUpdate::default()
+            })],
+            // A duplicate start is an answer, not a failure.
+            vec![create("first")],
+            vec![
+                create("b"),
+                WriteOp::UpsertStepAttempt(suite::attempt(&run, "s", 1, "RUNNING", Some("{}"))),
+                WriteOp::NextSequence { name: "n".into() },
+            ],
+            vec![create("c")],
+        ],
+    )
+    .await;
+    assert!(matches!(
+        answers[0].as_deref(),
+        Ok([WriteOutcome::Instance(CreateInstanceOutcome::Created {
+            instance_id: 2,
+            ..
+        })])
+    ));
+    assert!(
+        matches!(answers[1], Err(StoreError::NotFound(_))),
+        "{:?}",
+        answers[1]
+    );
+    assert!(
+        matches!(answers[2], Err(StoreError::NotFound(_))),
+        "{:?}",
+        answers[2]
+    );
+    assert!(
+        matches!(answers[3], Err(StoreError::NotFound(_))),
+        "{:?}",
+        answers[3]
+    );
+    assert!(
+        matches!(answers[4], Err(StoreError::Conflict(_))),
+        "{:?}",
+        answers[4]
+    );
+    assert!(matches!(
+        answers[5].as_deref(),
+        Ok([WriteOutcome::Instance(CreateInstanceOutcome::Duplicated {
+            instance_id: 1,
+            run_id: 1
+        })])
+    ));
+    assert!(matches!(
+        answers[6].as_deref(),
+        Ok([
+            WriteOutcome::Instance(CreateInstanceOutcome::Created { instance_id: 3, .. }),
+            WriteOutcome::Done,
+            WriteOutcome::Sequence(1)
+        ])
+    ));
+    assert!(matches!(
+        answers[7].as_deref(),
+        Ok([WriteOutcome::Instance(CreateInstanceOutcome::Created {
+            instance_id: 4,
+            ..
+        })])
+    ));
+    // The held write and the group: two commits, no replay.
+    assert_eq!(
+        delta,
+        Delta {
+            commits: 2,
+            batches: 5,
+            replays: 0
+        }
+    );
+    assert_eq!(instance_ids(&*store).await, [1, 2, 3, 4]);
+    assert_eq!(store.list_step_attempts(&run).await.unwrap().len(), 1);
+    let first = store.get_instance_run("w", 1, None).await.unwrap().unwrap();
+    assert_eq!(first.status, "CREATED", "the failed update wrote nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_group_that_cannot_commit_is_replayed_batch_by_batch() {
+    let store = Arc::new(TestStore::new().await);
+    put_workflow(&*store, "w").await;
+    let replayed = Delta {
+        commits: 2,
+        batches: 3,
+        replays: 1,
+    };
+    // PostgreSQL refuses a NUL byte in text: an SQL error aborts the transaction.
+    let (answers, delta) = as_one_group(
+        &store,
+        vec![
+            vec![create("a")],
+            vec![create("nul\0")],
+            vec![create("b"), WriteOp::NextSequence { name: "n".into() }],
+        ],
+    )
+    .await;
+    assert!(answers[0].is_ok(), "{:?}", answers[0]);
+    assert!(
+        matches!(answers[1], Err(StoreError::Database(_))),
+        "{:?}",
+        answers[1]
+    );
+    assert!(matches!(
+        answers[2].as_deref(),
+        Ok([
+            WriteOutcome::Instance(CreateInstanceOutcome::Created { instance_id: 2, .. }),
+            WriteOutcome::Sequence(1)
+        ])
+    ));
+    assert_eq!(delta, replayed);
+    // A batch whose first op wrote and whose second failed a check: no SQL error, but the
+    // create must be undone with its batch.
+    let (answers, delta) = as_one_group(
+        &store,
+        vec![
+            vec![create("c")],
+            vec![create("undone"), update_missing_run(false)],
+            vec![create("d")],
+        ],
+    )
+    .await;
+    assert!(answers[0].is_ok(), "{:?}", answers[0]);
+    assert!(
+        matches!(answers[1], Err(StoreError::NotFound(_))),
+        "{:?}",
+        answers[1]
+    );
+    assert!(answers[2].is_ok(), "{:?}", answers[2]);
+    assert_eq!(delta, replayed);
+    assert_eq!(instance_ids(&*store).await, [1, 2, 3, 4]);
+    let uuids: Vec<String> = store
+        .list_instances("w", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uuid)
+        .collect();
+    assert_eq!(uuids, ["d", "c", "b", "a"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_with_workflow_changes_runs_batch_by_batch_in_one_commit() {
+    let store = Arc::new(TestStore::new().await);
+    put_workflow(&*store, "w").await;
+    let (answers, delta) = as_one_group(
+        &store,
+        vec![
+            vec![create("a")],
+            vec![WriteOp::PutVersion(suite::version("w", 1, false))],
+            // Stale: the version above is 2 by now.
+            vec![WriteOp::PutVersion(suite::version("w", 1, false))],
+            vec![WriteOp::SetProperties {
+                workflow_id: "w".into(),
+                expected_snapshot: "stale".into(),
+                snapshot: "{}".into(),
+                author: "{}".into(),
+                change: "{}".into(),
+                ts: 5,
+            }],
+            vec![
+                create("b"),
+                WriteOp::PutVersion(suite::version("w", 2, true)),
+            ],
+        ],
+    )
+    .await;
+    assert!(answers[0].is_ok(), "{:?}", answers[0]);
+    assert!(answers[1].is_ok(), "{:?}", answers[1]);
+    assert!(
+        matches!(answers[2], Err(StoreError::Conflict(_))),
+        "{:?}",
+        answers[2]
+    );
+    assert!(
+        matches!(answers[3], Err(StoreError::Conflict(_))),
+        "{:?}",
+        answers[3]
+    );
+    assert!(answers[4].is_ok(), "{:?}", answers[4]);
+    assert_eq!(
+        delta,
+        Delta {
+            commits: 2,
+            batches: 4,
+            replays: 0
+        }
+    );
+    let row = store.get_workflow("w").await.unwrap().unwrap();
+    assert_eq!((row.latest_version_id, row.active_version_id), (3, 3));
+    assert_eq!(instance_ids(&*store).await, [1, 2]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
