@@ -132,6 +132,9 @@ struct Writer {
 struct Settled {
     outcomes: Vec<Result<Vec<WriteOutcome>>>,
     committed: std::result::Result<bool, String>,
+    /// A rollback failed: the session may still be inside a transaction, so it must not be
+    /// used again (closing it makes the server roll the transaction back).
+    reset: bool,
 }
 
 impl Writer {
@@ -164,33 +167,43 @@ impl Writer {
     }
 
     async fn commit_group(&mut self, group: Vec<Request>) {
-        let connected = self.ensure_connected().await;
-        let conn = match (&connected, self.conn.as_ref()) {
-            (Ok(()), Some(conn)) => conn,
-            _ => {
-                let text = match connected {
-                    Err(err) => err.to_string(),
-                    Ok(()) => "the writer has no connection".to_string(),
-                };
-                for request in group {
-                    let _ = request.reply.send(Err(StoreError::Database(text.clone())));
-                }
-                return;
-            }
-        };
         let all_simple = group
             .iter()
             .all(|request| request.ops.iter().all(apply::is_simple));
-        let settled = match group.as_slice() {
-            [request] if all_simple && request.ops.len() == 1 => alone(conn, &request.ops).await,
-            _ if all_simple => match pipelined(conn, &group).await {
-                Some(settled) => settled,
-                None => {
-                    self.counters.replays.fetch_add(1, Ordering::Relaxed);
-                    one_at_a_time(conn, &group).await
+        let mut mode = match group.as_slice() {
+            [request] if all_simple && request.ops.len() == 1 => Mode::Alone,
+            _ if all_simple => Mode::Pipelined,
+            _ => Mode::OneAtATime,
+        };
+        let settled = loop {
+            let connected = self.ensure_connected().await;
+            let conn = match (&connected, self.conn.as_ref()) {
+                (Ok(()), Some(conn)) => conn,
+                _ => {
+                    let text = match connected {
+                        Err(err) => err.to_string(),
+                        Ok(()) => "the writer has no connection".to_string(),
+                    };
+                    for request in group {
+                        let _ = request.reply.send(Err(StoreError::Database(text.clone())));
+                    }
+                    return;
                 }
-            },
-            _ => one_at_a_time(conn, &group).await,
+            };
+            match mode {
+                Mode::Alone => break alone(conn, &group).await,
+                Mode::OneAtATime => break one_at_a_time(conn, &group).await,
+                Mode::Pipelined => match pipelined(conn, &group).await {
+                    Ok(settled) => break settled,
+                    Err(rolled_back) => {
+                        self.counters.replays.fetch_add(1, Ordering::Relaxed);
+                        if !rolled_back {
+                            self.conn = None;
+                        }
+                        mode = Mode::OneAtATime;
+                    }
+                },
+            }
         };
         let counters = &self.counters;
         if settled.committed == Ok(true) {
@@ -210,18 +223,27 @@ impl Writer {
             };
             let _ = request.reply.send(answer);
         }
-        if conn.client.is_closed() {
+        if settled.reset {
             self.conn = None;
         }
     }
 }
 
+/// How the writer applies a group (see the module docs).
+#[derive(Clone, Copy)]
+enum Mode {
+    Alone,
+    Pipelined,
+    OneAtATime,
+}
+
 /// One op in its own implicit transaction: the statement commits as it completes.
-async fn alone(conn: &Conn, ops: &[WriteOp]) -> Settled {
-    let Some(op) = ops.first() else {
+async fn alone(conn: &Conn, group: &[Request]) -> Settled {
+    let Some(op) = group.first().and_then(|request| request.ops.first()) else {
         return Settled {
             outcomes: vec![Ok(Vec::new())],
             committed: Ok(false),
+            reset: false,
         };
     };
     let parent = ParentColumns::of(op);
@@ -238,6 +260,7 @@ async fn alone(conn: &Conn, ops: &[WriteOp]) -> Settled {
     Settled {
         outcomes: vec![outcome.map(|o| vec![o])],
         committed,
+        reset: false,
     }
 }
 
@@ -245,9 +268,10 @@ type Answer<'a> =
     Pin<Box<dyn Future<Output = std::result::Result<Vec<Row>, tokio_postgres::Error>> + Send + 'a>>;
 
 /// Sends `BEGIN` and every statement of the group back to back, reads the answers in order, and
-/// commits if every failure was a single-op batch's failed check. `None` means the transaction
-/// was rolled back and the group must be replayed one batch at a time.
-async fn pipelined(conn: &Conn, group: &[Request]) -> Option<Settled> {
+/// commits if every failure was a single-op batch's failed check. `Err` means the transaction
+/// was rolled back (`Err(true)`) or may still be open (`Err(false)`), and the group must be
+/// replayed one batch at a time (on a fresh connection when the rollback failed).
+async fn pipelined(conn: &Conn, group: &[Request]) -> std::result::Result<Settled, bool> {
     let client = &conn.client;
     let parents: Vec<Vec<ParentColumns<'_>>> = group
         .iter()
@@ -256,7 +280,8 @@ async fn pipelined(conn: &Conn, group: &[Request]) -> Option<Settled> {
     let mut bound = Vec::new();
     for (request, parents) in group.iter().zip(&parents) {
         for (op, parent) in request.ops.iter().zip(parents) {
-            bound.push(apply::bind(&conn.statements, op, parent)?);
+            // Nothing has been sent yet: the group simply goes one batch at a time.
+            bound.push(apply::bind(&conn.statements, op, parent).ok_or(true)?);
         }
     }
     let mut requests: Vec<Answer<'_>> = Vec::with_capacity(bound.len() + 1);
@@ -299,12 +324,13 @@ async fn pipelined(conn: &Conn, group: &[Request]) -> Option<Settled> {
         }
     }
     if !clean {
-        let _ = client.batch_execute("ROLLBACK").await;
-        return None;
+        return Err(rollback(client).await);
     }
-    Some(Settled {
+    let (committed, rolled_back) = commit(client).await;
+    Ok(Settled {
         outcomes,
-        committed: commit(client).await.map(|()| true),
+        committed: committed.map(|()| true),
+        reset: !rolled_back,
     })
 }
 
@@ -358,33 +384,38 @@ async fn one_at_a_time(conn: &Conn, group: &[Request]) -> Settled {
             }
         });
     }
-    let committed = match broken {
-        Some(text) => {
-            if tx.began {
-                let _ = conn.client.batch_execute("ROLLBACK").await;
-            }
-            Err(text)
+    let (committed, ended) = match broken {
+        Some(text) => (Err(text), !tx.began || rollback(&conn.client).await),
+        None if tx.began => {
+            let (committed, ended) = commit(&conn.client).await;
+            (committed.map(|()| true), ended)
         }
-        None if tx.began => commit(&conn.client).await.map(|()| true),
-        None => Ok(false),
+        None => (Ok(false), true),
     };
     Settled {
         outcomes,
         committed,
+        reset: !ended,
     }
 }
 
-/// Commits the open transaction. `SELECT 1` fails in an aborted transaction (whose COMMIT would
-/// quietly roll back), and then the COMMIT behind it in the same message does not run: a safety
-/// net under the state tracking, at no extra round trip.
-async fn commit(client: &Client) -> std::result::Result<(), String> {
+/// Commits the open transaction, and says whether the session has left it (committed or rolled
+/// back). `SELECT 1` fails in an aborted transaction (whose COMMIT would quietly roll back), and
+/// then the COMMIT behind it in the same message does not run: a safety net under the state
+/// tracking, at no extra round trip.
+async fn commit(client: &Client) -> (std::result::Result<(), String>, bool) {
     match client.batch_execute("SELECT 1; COMMIT").await {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            Err(format!("commit failed: {}", super::error_text(&err)))
-        }
+        Ok(()) => (Ok(()), true),
+        Err(err) => (
+            Err(format!("commit failed: {}", super::error_text(&err))),
+            rollback(client).await,
+        ),
     }
+}
+
+/// Rolls the open transaction back; false if that failed (the session may still be in it).
+async fn rollback(client: &Client) -> bool {
+    client.batch_execute("ROLLBACK").await.is_ok()
 }
 
 fn shared_failure(text: &str) -> StoreError {
