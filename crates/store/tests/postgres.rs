@@ -499,6 +499,7 @@ async fn a_pipelined_group_commits_once_and_fails_lone_checks_alone() {
     let store = Arc::new(TestStore::new().await);
     put_workflow(&*store, "w").await;
     store.write(vec![create("first")]).await.unwrap();
+    assert!(store.write(vec![]).await.unwrap().is_empty());
     let run = RunKey {
         workflow_id: "w".into(),
         instance_id: 1,
@@ -529,9 +530,11 @@ async fn a_pipelined_group_commits_once_and_fails_lone_checks_alone() {
                 WriteOp::NextSequence { name: "n".into() },
             ],
             vec![create("c")],
+            vec![],
         ],
     )
     .await;
+    assert_eq!(answers[8].as_deref().ok(), Some(&[][..]));
     assert!(matches!(
         answers[0].as_deref(),
         Ok([WriteOutcome::Instance(CreateInstanceOutcome::Created {
@@ -586,7 +589,7 @@ async fn a_pipelined_group_commits_once_and_fails_lone_checks_alone() {
         delta,
         Delta {
             commits: 2,
-            batches: 5,
+            batches: 6,
             replays: 0
         }
     );

@@ -171,7 +171,7 @@ impl Writer {
             .iter()
             .all(|request| request.ops.iter().all(apply::is_simple));
         let mut mode = match group.as_slice() {
-            [request] if all_simple && request.ops.len() == 1 => Mode::Alone,
+            [request] if all_simple && request.ops.len() <= 1 => Mode::Alone,
             _ if all_simple => Mode::Pipelined,
             _ => Mode::OneAtATime,
         };
@@ -237,7 +237,7 @@ enum Mode {
     OneAtATime,
 }
 
-/// One op in its own implicit transaction: the statement commits as it completes.
+/// One op (or none) in its own implicit transaction: the statement commits as it completes.
 async fn alone(conn: &Conn, group: &[Request]) -> Settled {
     let Some(op) = group.first().and_then(|request| request.ops.first()) else {
         return Settled {
