@@ -89,7 +89,15 @@ async fn connect(schema: &str) -> PgStore {
         },
     )
     .await
-    .unwrap_or_else(|err| unreachable(err))
+    .unwrap_or_else(|err| opening_failed(err))
+}
+
+/// Tells a missing server from a store that failed to open.
+fn opening_failed(err: StoreError) -> ! {
+    if err.to_string().contains("cannot connect to PostgreSQL") {
+        unreachable(err)
+    }
+    panic!("opening the PostgreSQL store failed: {err}")
 }
 
 /// A store in a schema of its own, dropped with it.
@@ -728,7 +736,7 @@ async fn the_writer_and_readers_reconnect_after_their_connections_are_killed() {
         },
     )
     .await
-    .unwrap_or_else(|err| unreachable(err));
+    .unwrap_or_else(|err| opening_failed(err));
     put_workflow(&store, "w").await;
     assert!(store.get_workflow("w").await.unwrap().is_some());
     let killed: i64 = raw_client()
@@ -809,7 +817,7 @@ async fn open_dispatches_on_the_url() {
         url()
     ))
     .await
-    .unwrap_or_else(|err| unreachable(err));
+    .unwrap_or_else(|err| opening_failed(err));
     assert!(pg.describe().starts_with("postgres "), "{}", pg.describe());
     assert!(pg.describe().contains(&schema), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
