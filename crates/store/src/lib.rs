@@ -114,8 +114,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store named by `url_or_path` with default options: PostgreSQL for a
-/// `postgres://` or `postgresql://` URL, SQLite for a `sqlite://path` URL or a plain file path
-/// (created if missing). Migrations run before it returns.
+/// `postgres://` or `postgresql://` URL (`?schema=name` puts the tables in that schema, created
+/// if missing), SQLite for a `sqlite://path` URL or a plain file path (created if missing).
+/// Migrations run before it returns.
 pub async fn open(url_or_path: &str) -> Result<Arc<dyn Store>> {
     match Location::parse(url_or_path)? {
         Location::Postgres(url) => Ok(Arc::new(

@@ -822,6 +822,16 @@ async fn open_dispatches_on_the_url() {
     assert!(pg.describe().contains(&schema), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
     assert_eq!(applied_migrations(&schema).await, [1]);
+    drop(pg);
+    // Or by Baton's own `schema` parameter, which creates the schema.
+    let named = fresh_schema_name();
+    let _named_guard = SchemaGuard(named.clone());
+    let pg = baton_store::open(&format!("{}{separator}schema={named}", url()))
+        .await
+        .unwrap_or_else(|err| opening_failed(err));
+    assert!(pg.describe().contains(&named), "{}", pg.describe());
+    put_workflow(&*pg, "w").await;
+    assert_eq!(applied_migrations(&named).await, [1]);
 
     // SQLite, by path and by URL.
     let dir = tempfile::tempdir().unwrap();

@@ -79,9 +79,14 @@ struct Inner {
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`, or any form
     /// `tokio-postgres` accepts, e.g. with `?options=-csynchronous_commit%3Doff`), runs pending
-    /// migrations and starts the writer.
-    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|err| {
+    /// migrations and starts the writer. A URL may also name the schema, `?schema=baton`, which
+    /// is used when `options.schema` is `None`.
+    pub async fn connect(url: &str, mut options: PgOptions) -> Result<PgStore> {
+        let (url, url_schema) = split_schema_param(url);
+        if options.schema.is_none() {
+            options.schema = url_schema;
+        }
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|err| {
             // The URL may hold a password: name the problem, not the URL.
             StoreError::Database(format!("invalid PostgreSQL URL: {}", error_text(&err)))
         })?;
@@ -197,6 +202,34 @@ fn describe_target(config: &tokio_postgres::Config) -> String {
     let user = config.get_user().unwrap_or("(default user)");
     let db = config.get_dbname().unwrap_or("(default database)");
     format!("{user}@{host}:{port}/{db}")
+}
+
+/// Takes Baton's own `schema` query parameter out of a URL (`tokio-postgres` refuses parameters
+/// it does not know).
+fn split_schema_param(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return (url.to_string(), None);
+    }
+    let mut schema = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("schema=") {
+            Some(value) => {
+                schema = Some(value.to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, schema)
 }
 
 /// Schema names go into SQL and the connection options unquoted, so only plain identifiers are
@@ -357,6 +390,28 @@ mod tests {
         for bad in ["", "1x", "Baton", "a-b", "a b", "x;drop", &"a".repeat(64)] {
             assert!(check_schema_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_schema_parameter_is_taken_out_of_the_url() {
+        let split = |url: &str| split_schema_param(url);
+        assert_eq!(split("postgres://h/db"), ("postgres://h/db".into(), None));
+        assert_eq!(
+            split("postgres://h/db?schema=baton"),
+            ("postgres://h/db".into(), Some("baton".into()))
+        );
+        assert_eq!(
+            split("postgresql://h/db?connect_timeout=3&schema=b&application_name=x"),
+            (
+                "postgresql://h/db?connect_timeout=3&application_name=x".into(),
+                Some("b".into())
+            )
+        );
+        // Key-value connection strings are left alone.
+        assert_eq!(
+            split("host=h dbname=db?schema=x"),
+            ("host=h dbname=db?schema=x".into(), None)
+        );
     }
 
     #[test]
