@@ -50,14 +50,14 @@ async fn raw_client() -> tokio_postgres::Client {
     client
 }
 
-/// Drops its schema when it goes out of scope (also when the test panics).
-struct SchemaGuard(String);
+/// Runs cleanup SQL when it goes out of scope (also when the test panics).
+struct Cleanup(String);
 
-impl Drop for SchemaGuard {
+impl Drop for Cleanup {
     fn drop(&mut self) {
-        let schema = self.0.clone();
+        let sql = self.0.clone();
         // Drop cannot await, and the test's runtime may be unwinding: use a thread of its own.
-        let dropped = std::thread::spawn(move || {
+        let done = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -67,17 +67,19 @@ impl Drop for SchemaGuard {
                     .await
                     .ok()?;
                 tokio::spawn(connection);
-                client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .await
-                    .ok()
+                client.batch_execute(&sql).await.ok()
             })
         })
         .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("could not drop test schema {}", self.0);
+        if !matches!(done, Ok(Some(()))) {
+            eprintln!("test cleanup failed: {}", self.0);
         }
     }
+}
+
+/// Drops the schema when it goes out of scope.
+fn schema_guard(schema: String) -> Cleanup {
+    Cleanup(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
 }
 
 async fn connect(schema: &str) -> PgStore {
@@ -103,13 +105,13 @@ fn opening_failed(err: StoreError) -> ! {
 /// A store in a schema of its own, dropped with it.
 struct TestStore {
     store: PgStore,
-    _schema: SchemaGuard,
+    _schema: Cleanup,
 }
 
 impl TestStore {
     async fn new() -> TestStore {
         let schema = fresh_schema_name();
-        let guard = SchemaGuard(schema.clone());
+        let guard = schema_guard(schema.clone());
         TestStore {
             store: connect(&schema).await,
             _schema: guard,
@@ -223,7 +225,7 @@ async fn applied_migrations(schema: &str) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     let schema = fresh_schema_name();
-    let _guard = SchemaGuard(schema.clone());
+    let _guard = schema_guard(schema.clone());
     let opens: Vec<_> = (0..4)
         .map(|_| {
             let schema = schema.clone();
@@ -249,9 +251,55 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_only_reads_and_writes_rows_opens_an_up_to_date_store() {
+    let schema = fresh_schema_name();
+    let _schema_guard = schema_guard(schema.clone());
+    connect(&schema).await;
+    let role = format!("{schema}_rw");
+    let admin = raw_client().await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN; \
+             GRANT USAGE ON SCHEMA {schema} TO {role}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}"
+        ))
+        .await
+        .expect("creating a test role (the test database user must be a superuser)");
+    let _role_guard = Cleanup(format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+    let config: tokio_postgres::Config = url().parse().expect("test URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("test");
+    let store = PgStore::connect(
+        &format!("postgres://{role}@{host}:{port}/{db}?schema={schema}"),
+        PgOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|err| opening_failed(err));
+    put_workflow(&store, "w").await;
+    assert!(store.get_workflow("w").await.unwrap().is_some());
+    drop(store);
+    // The same role cannot create what is missing, and says so.
+    let other = fresh_schema_name();
+    let refused = PgStore::connect(
+        &format!("postgres://{role}@{host}:{port}/{db}?schema={other}"),
+        PgOptions::default(),
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Database(m)) if m.contains("permission denied")),
+        "{:?}",
+        refused.err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_reconnecting() {
     let schema = fresh_schema_name();
-    let _guard = SchemaGuard(schema.clone());
+    let _guard = schema_guard(schema.clone());
     {
         let store = connect(&schema).await;
         put_workflow(&store, "w").await;
@@ -725,7 +773,7 @@ async fn a_group_with_workflow_changes_runs_batch_by_batch_in_one_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_writer_and_readers_reconnect_after_their_connections_are_killed() {
     let schema = fresh_schema_name();
-    let _guard = SchemaGuard(schema.clone());
+    let _guard = schema_guard(schema.clone());
     let app = schema.clone();
     let separator = if url().contains('?') { '&' } else { '?' };
     let store = PgStore::connect(
@@ -805,7 +853,7 @@ async fn workflow_ids_sort_in_byte_order_as_in_sqlite() {
 async fn open_dispatches_on_the_url() {
     // PostgreSQL, in a schema the URL selects.
     let schema = fresh_schema_name();
-    let _guard = SchemaGuard(schema.clone());
+    let _guard = schema_guard(schema.clone());
     raw_client()
         .await
         .batch_execute(&format!("CREATE SCHEMA {schema}"))
@@ -825,7 +873,7 @@ async fn open_dispatches_on_the_url() {
     drop(pg);
     // Or by Baton's own `schema` parameter, which creates the schema.
     let named = fresh_schema_name();
-    let _named_guard = SchemaGuard(named.clone());
+    let _named_guard = schema_guard(named.clone());
     let pg = baton_store::open(&format!("{}{separator}schema={named}", url()))
         .await
         .unwrap_or_else(|err| opening_failed(err));

@@ -5,8 +5,8 @@
 //! Several processes may open the same database at once (a cluster starting up). A session
 //! advisory lock, one per schema, makes them take turns: the first applies what is missing, the
 //! others then find nothing to do. The lock also covers creating the schema and the
-//! `schema_migrations` table, whose `IF NOT EXISTS` forms are not safe against a concurrent
-//! creator on their own.
+//! `schema_migrations` table. A store whose schema is up to date opens with a role that may
+//! only read and write rows.
 
 use tokio_postgres::Client;
 
@@ -54,18 +54,32 @@ pub(crate) async fn run(client: &Client, schema: Option<&str>) -> Result<()> {
 }
 
 async fn apply(client: &Client, schema: Option<&str>) -> Result<()> {
+    // Existence is checked first: `CREATE … IF NOT EXISTS` needs the CREATE privilege even when
+    // there is nothing to create, which a role that only reads and writes rows lacks.
     if let Some(schema) = schema {
-        // The name was checked to be a plain identifier.
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+            .await?
+            .is_some();
+        if !exists {
+            // The name was checked to be a plain identifier.
+            client
+                .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .await?;
+        }
+    }
+    let recorded = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?
+        .try_get::<_, bool>(0)?;
+    if !recorded {
         client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .batch_execute(
+                "CREATE TABLE schema_migrations \
+                 (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)",
+            )
             .await?;
     }
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations \
-             (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)",
-        )
-        .await?;
     let current: i64 = client
         .query_one(
             "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
