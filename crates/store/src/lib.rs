@@ -14,6 +14,7 @@
 
 mod error;
 mod ops;
+pub mod postgres;
 mod rows;
 pub mod sqlite;
 
@@ -26,6 +27,8 @@ pub use rows::{
     InstanceKey, InstanceRow, ParentRef, RunKey, StepAttemptKey, StepAttemptRow, VersionRow,
     WorkflowDeletion, WorkflowRow,
 };
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -165,5 +168,94 @@ pub trait Store: Send + Sync + 'static {
             "this store backend ({}) cannot delete workflow [{workflow_id}] yet",
             self.describe()
         )))
+    }
+}
+
+/// Opens the store named by `url_or_path` with default options: PostgreSQL for a
+/// `postgres://` or `postgresql://` URL (`?schema=name` puts the tables in that schema, created
+/// if missing), SQLite for a `sqlite://path` URL or a plain file path (created if missing).
+/// Migrations run before it returns.
+pub async fn open(url_or_path: &str) -> Result<Arc<dyn Store>> {
+    match Location::parse(url_or_path)? {
+        Location::Postgres(url) => Ok(Arc::new(
+            postgres::PgStore::connect(url, postgres::PgOptions::default()).await?,
+        )),
+        Location::Sqlite(path) => {
+            let path = path.to_string();
+            let store = tokio::task::spawn_blocking(move || {
+                sqlite::SqliteStore::open(path, sqlite::SqliteOptions::default())
+            })
+            .await
+            .map_err(|err| {
+                StoreError::Database(format!("opening the SQLite store failed: {err}"))
+            })??;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Where [`open`] finds the store.
+#[derive(Debug, PartialEq, Eq)]
+enum Location<'a> {
+    Postgres(&'a str),
+    Sqlite(&'a str),
+}
+
+impl<'a> Location<'a> {
+    fn parse(url_or_path: &'a str) -> Result<Location<'a>> {
+        if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url_or_path));
+        }
+        if let Some(path) = url_or_path.strip_prefix("sqlite://") {
+            return Self::sqlite(path, url_or_path);
+        }
+        if let Some((scheme, _)) = url_or_path.split_once("://") {
+            return Err(StoreError::Database(format!(
+                "unsupported database URL scheme {scheme:?}: use postgres://, postgresql://, \
+                 sqlite:// or a file path"
+            )));
+        }
+        Self::sqlite(url_or_path, url_or_path)
+    }
+
+    fn sqlite(path: &'a str, given: &str) -> Result<Location<'a>> {
+        if path.is_empty() {
+            return Err(StoreError::Database(format!(
+                "{given:?} names no database file"
+            )));
+        }
+        Ok(Location::Sqlite(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_pick_the_backend() {
+        assert_eq!(
+            Location::parse("postgres://u@h:5432/db").unwrap(),
+            Location::Postgres("postgres://u@h:5432/db")
+        );
+        assert_eq!(
+            Location::parse("postgresql://h/db").unwrap(),
+            Location::Postgres("postgresql://h/db")
+        );
+        assert_eq!(
+            Location::parse("sqlite:///var/baton.db").unwrap(),
+            Location::Sqlite("/var/baton.db")
+        );
+        assert_eq!(
+            Location::parse("sqlite://baton.db").unwrap(),
+            Location::Sqlite("baton.db")
+        );
+        assert_eq!(
+            Location::parse("data/baton.db").unwrap(),
+            Location::Sqlite("data/baton.db")
+        );
+        assert!(Location::parse("mysql://h/db").is_err());
+        assert!(Location::parse("sqlite://").is_err());
+        assert!(Location::parse("").is_err());
     }
 }

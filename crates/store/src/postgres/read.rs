@@ -1,0 +1,267 @@
+//! Read queries: the same SQL as the SQLite backend's, in PostgreSQL's dialect. Each statement is
+//! prepared once per pooled connection (the pool caches it); each function maps rows into the
+//! store's row types without panicking on an unexpected column type.
+
+use deadpool_postgres::Object;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::{
+    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, VersionRow, WorkflowRow,
+};
+
+/// Runs a cached prepared statement.
+async fn query(c: &Object, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query(&stmt, params).await?)
+}
+
+/// A `LIMIT` value: PostgreSQL's is a BIGINT.
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn map_rows<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+const WORKFLOW_COLUMNS: &str = "workflow_id, internal_id, active_version_id, latest_version_id, \
+    latest_instance_id, properties_snapshot, activate_ts, activated_by, modify_ts";
+
+fn workflow_row(r: &Row) -> Result<WorkflowRow> {
+    Ok(WorkflowRow {
+        workflow_id: r.try_get(0)?,
+        internal_id: r.try_get(1)?,
+        active_version_id: r.try_get(2)?,
+        latest_version_id: r.try_get(3)?,
+        latest_instance_id: r.try_get(4)?,
+        properties_snapshot: r.try_get(5)?,
+        activate_ts: r.try_get(6)?,
+        activated_by: r.try_get(7)?,
+        modify_ts: r.try_get(8)?,
+    })
+}
+
+pub(crate) async fn workflow(c: &Object, id: &str) -> Result<Option<WorkflowRow>> {
+    let sql = format!("SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE workflow_id = $1::TEXT");
+    let rows = query(c, &sql, &[&id]).await?;
+    rows.first().map(workflow_row).transpose()
+}
+
+pub(crate) async fn workflows(
+    c: &Object,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<WorkflowRow>> {
+    let sql = format!(
+        "SELECT {WORKFLOW_COLUMNS} FROM workflow WHERE $1::TEXT IS NULL OR workflow_id > $1::TEXT \
+         ORDER BY workflow_id LIMIT $2::BIGINT"
+    );
+    let rows = query(c, &sql, &[&after, &limit_param(limit)]).await?;
+    map_rows(rows, workflow_row)
+}
+
+const VERSION_COLUMNS: &str =
+    "workflow_id, version_id, metadata, definition, trigger_uuids, create_ts";
+
+fn version_row(r: &Row) -> Result<VersionRow> {
+    Ok(VersionRow {
+        workflow_id: r.try_get(0)?,
+        version_id: r.try_get(1)?,
+        metadata: r.try_get(2)?,
+        definition: r.try_get(3)?,
+        trigger_uuids: r.try_get(4)?,
+        create_ts: r.try_get(5)?,
+    })
+}
+
+pub(crate) async fn version(c: &Object, id: &str, version_id: i64) -> Result<Option<VersionRow>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM workflow_version WHERE workflow_id = $1::TEXT \
+         AND version_id = $2::BIGINT"
+    );
+    let rows = query(c, &sql, &[&id, &version_id]).await?;
+    rows.first().map(version_row).transpose()
+}
+
+pub(crate) async fn versions(
+    c: &Object,
+    id: &str,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<VersionRow>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM workflow_version WHERE workflow_id = $1::TEXT \
+         AND ($2::BIGINT IS NULL OR version_id < $2::BIGINT) ORDER BY version_id DESC LIMIT $3::BIGINT"
+    );
+    let rows = query(c, &sql, &[&id, &before, &limit_param(limit)]).await?;
+    map_rows(rows, version_row)
+}
+
+const INSTANCE_COLUMNS: &str = "workflow_id, instance_id, run_id, uuid, correlation_id, initiator_type, depth, \
+    parent_workflow_id, parent_instance_id, parent_run_id, parent_step_id, parent_attempt_id, group_id, status, \
+    queued, create_ts, start_ts, end_ts, modify_ts, instance, runtime_overview, artifacts, timeline";
+
+fn instance_row(r: &Row) -> Result<InstanceRow> {
+    let parent_workflow_id: Option<String> = r.try_get(7)?;
+    let parent = match parent_workflow_id {
+        Some(workflow_id) => Some(ParentRef {
+            run: RunKey {
+                workflow_id,
+                instance_id: r.try_get(8)?,
+                run_id: r.try_get(9)?,
+            },
+            step_id: r.try_get(10)?,
+            attempt_id: r.try_get(11)?,
+        }),
+        None => None,
+    };
+    Ok(InstanceRow {
+        key: RunKey {
+            workflow_id: r.try_get(0)?,
+            instance_id: r.try_get(1)?,
+            run_id: r.try_get(2)?,
+        },
+        uuid: r.try_get(3)?,
+        correlation_id: r.try_get(4)?,
+        initiator_type: r.try_get(5)?,
+        depth: r.try_get(6)?,
+        parent,
+        group_id: r.try_get(12)?,
+        status: r.try_get(13)?,
+        queued: r.try_get(14)?,
+        create_ts: r.try_get(15)?,
+        start_ts: r.try_get(16)?,
+        end_ts: r.try_get(17)?,
+        modify_ts: r.try_get(18)?,
+        instance: r.try_get(19)?,
+        runtime_overview: r.try_get(20)?,
+        artifacts: r.try_get(21)?,
+        timeline: r.try_get(22)?,
+    })
+}
+
+pub(crate) async fn instance_run(
+    c: &Object,
+    id: &str,
+    instance_id: i64,
+    run_id: Option<i64>,
+) -> Result<Option<InstanceRow>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance WHERE workflow_id = $1::TEXT \
+         AND instance_id = $2::BIGINT AND ($3::BIGINT IS NULL OR run_id = $3::BIGINT) \
+         ORDER BY run_id DESC LIMIT 1"
+    );
+    let rows = query(c, &sql, &[&id, &instance_id, &run_id]).await?;
+    rows.first().map(instance_row).transpose()
+}
+
+pub(crate) async fn instance_runs(
+    c: &Object,
+    id: &str,
+    instance_id: i64,
+) -> Result<Vec<InstanceRow>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance WHERE workflow_id = $1::TEXT \
+         AND instance_id = $2::BIGINT ORDER BY run_id"
+    );
+    let rows = query(c, &sql, &[&id, &instance_id]).await?;
+    map_rows(rows, instance_row)
+}
+
+pub(crate) async fn instances(
+    c: &Object,
+    id: &str,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<InstanceRow>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance w WHERE workflow_id = $1::TEXT \
+         AND ($2::BIGINT IS NULL OR instance_id < $2::BIGINT) \
+         AND run_id = (SELECT MAX(run_id) FROM workflow_instance x WHERE x.workflow_id = w.workflow_id \
+         AND x.instance_id = w.instance_id) ORDER BY instance_id DESC LIMIT $3::BIGINT"
+    );
+    let rows = query(c, &sql, &[&id, &before, &limit_param(limit)]).await?;
+    map_rows(rows, instance_row)
+}
+
+pub(crate) async fn active_runs(c: &Object) -> Result<Vec<InstanceRow>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance \
+         WHERE status IN ('CREATED', 'IN_PROGRESS', 'PAUSED') \
+         ORDER BY depth, create_ts, workflow_id, instance_id, run_id"
+    );
+    let rows = query(c, &sql, &[]).await?;
+    map_rows(rows, instance_row)
+}
+
+pub(crate) async fn queued_runs(c: &Object, id: &str, limit: usize) -> Result<Vec<InstanceRow>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance WHERE workflow_id = $1::TEXT \
+         AND status = 'CREATED' AND queued ORDER BY instance_id, run_id LIMIT $2::BIGINT"
+    );
+    let rows = query(c, &sql, &[&id, &limit_param(limit)]).await?;
+    map_rows(rows, instance_row)
+}
+
+pub(crate) async fn count_running(c: &Object, id: &str) -> Result<i64> {
+    let rows = query(
+        c,
+        "SELECT COUNT(*) FROM workflow_instance WHERE workflow_id = $1::TEXT \
+         AND status IN ('CREATED', 'IN_PROGRESS', 'PAUSED') AND NOT queued",
+        &[&id],
+    )
+    .await?;
+    match rows.first() {
+        Some(row) => Ok(row.try_get(0)?),
+        None => Ok(0),
+    }
+}
+
+fn step_row(r: &Row) -> Result<StepAttemptRow> {
+    Ok(StepAttemptRow {
+        key: StepAttemptKey {
+            run: RunKey {
+                workflow_id: r.try_get(0)?,
+                instance_id: r.try_get(1)?,
+                run_id: r.try_get(2)?,
+            },
+            step_id: r.try_get(3)?,
+            attempt_id: r.try_get(4)?,
+        },
+        step_instance_id: r.try_get(5)?,
+        step_uuid: r.try_get(6)?,
+        status: r.try_get(7)?,
+        create_ts: r.try_get(8)?,
+        start_ts: r.try_get(9)?,
+        end_ts: r.try_get(10)?,
+        modify_ts: r.try_get(11)?,
+        instance: r.try_get(12)?,
+        runtime_state: r.try_get(13)?,
+        artifacts: r.try_get(14)?,
+        timeline: r.try_get(15)?,
+        dependencies: r.try_get(16)?,
+        outputs: r.try_get(17)?,
+    })
+}
+
+/// Ties (steps that share a step instance id) break by step id: the order SQLite returns them in,
+/// as it reads them in primary-key order.
+pub(crate) async fn step_attempts(
+    c: &Object,
+    run: &RunKey,
+    step_id: Option<&str>,
+) -> Result<Vec<StepAttemptRow>> {
+    let rows = query(
+        c,
+        "SELECT workflow_id, workflow_instance_id, workflow_run_id, step_id, step_attempt_id, step_instance_id, \
+         step_uuid, status, create_ts, start_ts, end_ts, modify_ts, instance, runtime_state, artifacts, timeline, \
+         dependencies, outputs FROM step_instance \
+         WHERE workflow_id = $1::TEXT AND workflow_instance_id = $2::BIGINT AND workflow_run_id = $3::BIGINT \
+         AND ($4::TEXT IS NULL OR step_id = $4::TEXT) \
+         ORDER BY step_instance_id, step_attempt_id, step_id",
+        &[&run.workflow_id, &run.instance_id, &run.run_id, &step_id],
+    )
+    .await?;
+    map_rows(rows, step_row)
+}
