@@ -15,16 +15,17 @@
 mod error;
 mod ops;
 mod rows;
+pub mod signal_codec;
 pub mod sqlite;
 
 pub use error::StoreError;
 pub use ops::{
-    CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite, WriteOp,
-    WriteOutcome,
+    AddSignalOutcome, CreateInstanceOutcome, InstanceUpdate, NewInstance, NewSignal, NewVersion,
+    SignalValue, StepAttemptWrite, TriggerWrite, WriteOp, WriteOutcome,
 };
 pub use rows::{
-    InstanceKey, InstanceRow, ParentRef, RunKey, StepAttemptKey, StepAttemptRow, VersionRow,
-    WorkflowRow,
+    CompareOp, InstanceKey, InstanceRow, ParentRef, RunKey, SignalCondition, SignalQuery,
+    SignalRow, StepAttemptKey, StepAttemptRow, TriggerRow, VersionRow, WorkflowRow,
 };
 
 use async_trait::async_trait;
@@ -108,4 +109,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// A fresh value of a store-wide sequence (e.g. for `params.nextUniqueId()`).
     async fn next_sequence_value(&self, name: &str) -> Result<i64>;
+
+    /// One signal of a name by sequence id, or the latest one when `seq_id` is `None`.
+    async fn get_signal(&self, name: &str, seq_id: Option<i64>) -> Result<Option<SignalRow>>;
+
+    /// Signals of one name matching every condition, lowest sequence ids first.
+    async fn find_signals(&self, query: &SignalQuery) -> Result<Vec<SignalRow>>;
+
+    /// Trigger states, of one workflow or of all, ordered by workflow id then trigger uuid.
+    async fn list_triggers(&self, workflow_id: Option<&str>) -> Result<Vec<TriggerRow>>;
 }
