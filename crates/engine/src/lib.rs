@@ -18,9 +18,13 @@ mod recovery;
 mod run;
 pub mod runtime;
 mod services;
+mod signals;
 mod start;
+pub mod triggers;
 mod workflows;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
 pub use run::RunAction;
+pub use triggers::TriggerInfo;
