@@ -21,11 +21,17 @@ enum Command {
     Run(commands::run::Args),
     /// Finish the runs an interrupted process left unfinished in a store.
     Resume(commands::resume::Args),
-    /// Measure orchestration overhead (chain, fanout, starts, parked).
+    /// Measure orchestration overhead (chain, fanout, starts, parked, signals).
     Bench(commands::bench::Args),
     /// Evaluate SEL expressions.
     #[command(subcommand)]
     Sel(commands::sel::SelCommand),
+    /// Announce and read signals.
+    #[command(subcommand)]
+    Signal(commands::signal::SignalCommand),
+    /// Inspect time and signal triggers.
+    #[command(subcommand)]
+    Triggers(commands::triggers::TriggersCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +49,8 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Resume(args) => commands::resume::run(args),
+        Command::Signal(cmd) => commands::signal::run(cmd),
+        Command::Triggers(cmd) => commands::triggers::run(cmd),
     };
     match result {
         Ok(code) => code,

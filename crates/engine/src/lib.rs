@@ -27,4 +27,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
 pub use run::RunAction;
+pub use signals::read_signal;
 pub use triggers::TriggerInfo;

@@ -53,6 +53,15 @@ pub enum Scenario {
         #[arg(long, default_value_t = 10000)]
         count: usize,
     },
+    /// Signals accepted per second (announced and stored), and matched per second (each signal
+    /// completes a signal-trigger match that creates a run; each wakes a waiting step).
+    Signals {
+        #[arg(long, default_value_t = 5000)]
+        count: usize,
+        /// Concurrent announcers.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
@@ -112,6 +121,9 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         Scenario::Fanout { width } => fanout(&bench.engine, width).await?,
         Scenario::Starts { count } => starts(&bench.engine, count).await?,
         Scenario::Parked { count } => parked(&bench.engine, count).await?,
+        Scenario::Signals { count, concurrency } => {
+            super::bench_signals::signals(&bench.engine, count, concurrency).await?
+        }
     };
     bench.engine.shutdown(Duration::from_secs(10)).await;
     println!("{figures}");

@@ -173,6 +173,19 @@ impl Engine {
     }
 }
 
+/// A stored signal read straight from a store (no engine needed): by sequence id, or the
+/// latest of its name when `seq_id` is `None`.
+pub async fn read_signal(
+    store: &dyn baton_store::Store,
+    name: &str,
+    seq_id: Option<i64>,
+) -> Result<Option<SignalInstance>> {
+    match store.get_signal(name, seq_id).await? {
+        Some(row) => Ok(Some(instance_from_row(&row)?)),
+        None => Ok(None),
+    }
+}
+
 /// The store's form of a param value.
 pub(crate) fn store_value(v: &SignalParamValue) -> SignalValue {
     match v {

@@ -181,6 +181,7 @@ impl Registry {
                 workflow_id: workflow_id.to_string(),
                 uuid: uuid.clone(),
                 trigger,
+                seen: state.checkpoints.clone().into_iter().collect(),
                 names,
                 definition,
                 state,
@@ -203,6 +204,10 @@ struct TriggerActor {
     definition: String,
     state: SignalState,
     version: i64,
+    /// Per name, the highest sequence id considered. Deliveries of concurrent announcements can
+    /// arrive out of order; a gap is filled from the store first, so signals are considered in
+    /// sequence order and a late lower one is never skipped by a checkpoint it did not see.
+    seen: HashMap<String, i64>,
 }
 
 impl TriggerActor {
@@ -213,7 +218,7 @@ impl TriggerActor {
         while let Some(msg) = rx.recv().await {
             match msg {
                 Msg::Signal(s, delivery) => {
-                    self.on_signal(&s).await;
+                    self.deliver(&s).await;
                     drop(delivery);
                 }
                 Msg::Stop => break,
@@ -251,7 +256,41 @@ impl TriggerActor {
         }
     }
 
+    /// A delivered signal: considered after every lower one of its name.
+    async fn deliver(&mut self, s: &SignalInstance) {
+        let seen = self.seen.get(&s.name).copied().unwrap_or(0);
+        if s.seq_id <= seen {
+            return;
+        }
+        if s.seq_id > seen + 1 {
+            let store = self.engine.inner.store.clone();
+            let mut after = seen;
+            while after < s.seq_id - 1 {
+                let q = matching::query(&s.name, after, &IndexMap::new(), CATCH_UP_SCAN);
+                let rows = match store.find_signals(&q).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(workflow_id = %self.workflow_id, error = %e, "cannot read earlier signals");
+                        break;
+                    }
+                };
+                let Some(last) = rows.last().map(|r| r.seq_id) else {
+                    break;
+                };
+                for row in rows.iter().filter(|r| r.seq_id < s.seq_id) {
+                    if let Ok(earlier) = crate::signals::instance_from_row(row) {
+                        self.on_signal(&earlier).await;
+                    }
+                }
+                after = last;
+            }
+        }
+        self.on_signal(s).await;
+    }
+
     async fn on_signal(&mut self, s: &SignalInstance) {
+        let seen = self.seen.entry(s.name.clone()).or_insert(0);
+        *seen = (*seen).max(s.seq_id);
         match self.try_match(s).await {
             Ok(Some(execution)) => {
                 if let Err(e) = self.commit(execution).await {
