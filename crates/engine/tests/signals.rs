@@ -13,7 +13,7 @@ use baton_model::definition::User;
 use baton_model::instance::{
     Initiator, StepDependencyMatchStatus, StepInstance, WorkflowInstance, WorkflowInstanceStatus,
 };
-use baton_store::{RunKey, Store, TriggerWrite, WriteOp};
+use baton_store::{RunKey, TriggerWrite, WriteOp};
 use common::{Harness, compat};
 use indexmap::IndexMap;
 use serde_json::json;

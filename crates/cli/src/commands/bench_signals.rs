@@ -164,12 +164,10 @@ pub async fn signals(engine: &Engine, count: usize, concurrency: usize) -> anyho
             .await?;
     }
     // Parked when no step event came for a while (each run's step waits after its first turn).
-    loop {
-        match tokio::time::timeout(Duration::from_millis(500), events.recv()).await {
-            Ok(_) => continue,
-            Err(_) => break,
-        }
-    }
+    while tokio::time::timeout(Duration::from_millis(500), events.recv())
+        .await
+        .is_ok()
+    {}
     let begin = Instant::now();
     let done = tokio::spawn(async move {
         let mut ended = 0;

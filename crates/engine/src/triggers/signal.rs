@@ -310,10 +310,7 @@ impl TriggerActor {
 
     /// The match `s` completes, with its execution (`None` in the execution slot when the
     /// condition said no or the params failed: the signals are consumed without a run).
-    async fn try_match(
-        &self,
-        s: &SignalInstance,
-    ) -> Result<Option<(IndexMap<String, i64>, Option<Execution>)>> {
+    async fn try_match(&self, s: &SignalInstance) -> Result<Option<Matched>> {
         let checkpoint = self.state.checkpoints.get(&s.name).copied().unwrap_or(0);
         if s.seq_id <= checkpoint {
             return Ok(None);
@@ -417,10 +414,7 @@ impl TriggerActor {
     }
 
     /// One compare-and-set write: checkpoints to the matched ids, the execution pending.
-    async fn commit(
-        &mut self,
-        (ids, execution): (IndexMap<String, i64>, Option<Execution>),
-    ) -> Result<()> {
+    async fn commit(&mut self, (ids, execution): Matched) -> Result<()> {
         let mut next = self.state.clone();
         for (name, seq) in &ids {
             next.checkpoints.insert(name.clone(), *seq);
@@ -524,6 +518,12 @@ impl TriggerActor {
     }
 }
 
+/// A match's evaluated trigger params, condition result and dedup value.
+type Evaluated = (IndexMap<String, Parameter>, bool, Option<String>);
+
+/// The matched sequence ids and the execution they start (if any).
+type Matched = (IndexMap<String, i64>, Option<Execution>);
+
 const CONDITION: &str = "maestro_signal_trigger_condition";
 const DEDUP: &str = "maestro_signal_trigger_dedup";
 
@@ -532,7 +532,7 @@ const DEDUP: &str = "maestro_signal_trigger_dedup";
 fn evaluate_match(
     trigger: &SignalTrigger,
     scope: &EvalScope,
-) -> std::result::Result<(IndexMap<String, Parameter>, bool, Option<String>), String> {
+) -> std::result::Result<Evaluated, String> {
     let mut defs: ParamMap = trigger.params.clone().unwrap_or_default();
     let declared: Vec<String> = defs.keys().cloned().collect();
     if let Some(c) = &trigger.condition {
