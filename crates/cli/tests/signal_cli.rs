@@ -83,21 +83,25 @@ fn a_signal_sent_from_the_command_line_starts_the_triggered_workflow() {
         1
     );
 
-    // The triggered run was created durably; `resume` finishes it.
-    let resumed = ok(&baton()
-        .arg("resume")
-        .arg("--db")
-        .arg(&db)
-        .arg("--json")
-        .output()
-        .unwrap());
-    let v: serde_json::Value = serde_json::from_str(&resumed).unwrap();
-    let runs = v["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 1, "{v}");
-    let wi = &runs[0]["workflow_instance"];
-    assert_eq!(wi["status"], "SUCCEEDED");
-    assert_eq!(wi["initiator"]["type"], "SIGNAL");
-    assert_eq!(wi["params"]["who"]["evaluated_result"], "ann");
+    // The triggered run was created durably (and `resume` finishes it if the command stopped
+    // before it ended).
+    ok(&baton().arg("resume").arg("--db").arg(&db).output().unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let runs: Vec<(String, String, String)> = conn
+        .prepare(
+            "SELECT initiator_type, status, instance FROM workflow_instance \
+             WHERE workflow_id = 'cli-signal-wf' ORDER BY instance_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(runs.len(), 2, "the manual run and the triggered one");
+    let (kind, status, doc) = &runs[1];
+    assert_eq!((kind.as_str(), status.as_str()), ("SIGNAL", "SUCCEEDED"));
+    let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
+    assert_eq!(doc["params"]["who"]["evaluated_result"], "ann");
 
     let listed = ok(&baton()
         .args(["triggers", "list", "--json"])

@@ -35,6 +35,9 @@ use crate::signals::matching;
 /// Most unconsumed signals per name a trigger reconsiders when it starts.
 const CATCH_UP_SCAN: usize = 1000;
 
+/// Most deliveries matched before one state write.
+const MAX_BATCH: usize = 256;
+
 /// The state row of one signal trigger.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SignalState {
@@ -182,6 +185,8 @@ impl Registry {
                 uuid: uuid.clone(),
                 trigger,
                 seen: state.checkpoints.clone().into_iter().collect(),
+                committed: state.clone(),
+                dirty: false,
                 names,
                 definition,
                 state,
@@ -208,20 +213,43 @@ struct TriggerActor {
     /// arrive out of order; a gap is filled from the store first, so signals are considered in
     /// sequence order and a late lower one is never skipped by a checkpoint it did not see.
     seen: HashMap<String, i64>,
+    /// The state as last written (`state` runs ahead of it between flushes).
+    committed: SignalState,
+    /// `state` has matches `committed` lacks.
+    dirty: bool,
 }
 
 impl TriggerActor {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, startup: Delivery) {
         self.execute_pending().await;
         self.catch_up().await;
+        self.flush().await;
         drop(startup);
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                Msg::Signal(s, delivery) => {
-                    self.deliver(&s).await;
-                    drop(delivery);
+        // Every delivery waiting in the mailbox is matched in memory, then ONE write records all
+        // the matches and their runs start together: under load, matches share a commit.
+        'outer: while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
                 }
-                Msg::Stop => break,
+            }
+            let mut tokens = Vec::with_capacity(batch.len());
+            let mut stop = false;
+            for msg in batch {
+                match msg {
+                    Msg::Signal(s, delivery) => {
+                        self.deliver(&s).await;
+                        tokens.push(delivery);
+                    }
+                    Msg::Stop => stop = true,
+                }
+            }
+            self.flush().await;
+            drop(tokens);
+            if stop {
+                break 'outer;
             }
         }
         self.engine
@@ -231,6 +259,28 @@ impl TriggerActor {
                 self.workflow_id.clone(),
                 self.uuid.clone(),
             ));
+    }
+
+    /// Makes the matches made since the last flush durable (one compare-and-set write), then
+    /// starts their runs. If the write fails, the matches are forgotten and their signals will
+    /// be considered again (the next delivery fills the gap from the store).
+    async fn flush(&mut self) {
+        if self.dirty {
+            let state = self.state.clone();
+            if let Err(e) = self.write(&state).await {
+                tracing::error!(workflow_id = %self.workflow_id, trigger = %self.uuid, error = %e,
+                    "cannot record signal trigger matches; their signals stay unconsumed");
+                self.state = self.committed.clone();
+                self.seen = self.state.checkpoints.clone().into_iter().collect();
+                self.dirty = false;
+                return;
+            }
+            self.committed = state;
+            self.dirty = false;
+        }
+        if !self.state.pending.is_empty() {
+            self.execute_pending().await;
+        }
     }
 
     /// Reconsiders signals stored after the checkpoints, in arrival order (after a restart, or
@@ -292,13 +342,12 @@ impl TriggerActor {
         let seen = self.seen.entry(s.name.clone()).or_insert(0);
         *seen = (*seen).max(s.seq_id);
         match self.try_match(s).await {
-            Ok(Some(execution)) => {
-                if let Err(e) = self.commit(execution).await {
-                    tracing::error!(workflow_id = %self.workflow_id, trigger = %self.uuid, error = %e,
-                        "cannot record a signal trigger match; the signals stay unconsumed");
-                    return;
+            Ok(Some((ids, execution))) => {
+                for (name, seq) in &ids {
+                    self.state.checkpoints.insert(name.clone(), *seq);
                 }
-                self.execute_pending().await;
+                self.state.pending.extend(execution);
+                self.dirty = true;
             }
             Ok(None) => {}
             Err(e) => {
@@ -413,18 +462,6 @@ impl TriggerActor {
         })
     }
 
-    /// One compare-and-set write: checkpoints to the matched ids, the execution pending.
-    async fn commit(&mut self, (ids, execution): Matched) -> Result<()> {
-        let mut next = self.state.clone();
-        for (name, seq) in &ids {
-            next.checkpoints.insert(name.clone(), *seq);
-        }
-        next.pending.extend(execution);
-        self.write(&next).await?;
-        self.state = next;
-        Ok(())
-    }
-
     async fn write(&mut self, state: &SignalState) -> Result<()> {
         let write = TriggerWrite {
             workflow_id: self.workflow_id.clone(),
@@ -448,8 +485,8 @@ impl TriggerActor {
                 Ok(())
             }
             Err(StoreError::Conflict(m)) => {
-                // Someone else moved the row: take its state; the caller's match is retried by
-                // the next signal or the next start's catch-up.
+                // Someone else moved the row: take its state as the committed one; the flush
+                // falls back to it and the lost matches are considered again.
                 if let Ok(rows) = self
                     .engine
                     .inner
@@ -459,7 +496,7 @@ impl TriggerActor {
                     && let Some(row) = rows.iter().find(|r| r.trigger_uuid == self.uuid)
                 {
                     self.version = row.version;
-                    self.state = serde_json::from_str(&row.state).unwrap_or_default();
+                    self.committed = serde_json::from_str(&row.state).unwrap_or_default();
                 }
                 Err(EngineError::Conflict(m))
             }
@@ -467,53 +504,69 @@ impl TriggerActor {
         }
     }
 
-    /// Starts the pending executions; the started ones leave the list (persisted with the next
-    /// state write: until then a restart repeats them, which their request ids make duplicates).
+    /// Starts the pending executions, concurrently; the started ones leave the list (persisted
+    /// with the next state write: until then a restart repeats them, which their request ids
+    /// make duplicates).
     async fn execute_pending(&mut self) {
         let pending = std::mem::take(&mut self.state.pending);
-        let mut kept = Vec::new();
-        for execution in pending {
-            if !self.start(&execution).await {
-                kept.push(execution);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, execution) in pending.iter().enumerate() {
+            let engine = self.engine.clone();
+            let workflow_id = self.workflow_id.clone();
+            let uuid = self.uuid.clone();
+            let execution = execution.clone();
+            tasks.spawn(async move { (i, start(&engine, &workflow_id, &uuid, &execution).await) });
+        }
+        let mut done = vec![false; pending.len()];
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((i, ok)) = joined
+                && let Some(d) = done.get_mut(i)
+            {
+                *d = ok;
             }
         }
-        self.state.pending = kept;
+        self.state.pending = pending
+            .into_iter()
+            .zip(done)
+            .filter(|(_, ok)| !ok)
+            .map(|(e, _)| e)
+            .collect();
     }
+}
 
-    /// True when the execution is done with (started, a duplicate, or refused for good).
-    async fn start(&self, execution: &Execution) -> bool {
-        let req = WorkflowStartRequest {
-            initiator: Initiator::Signal(SignalInitiator {
-                trigger_uuid: self.uuid.clone(),
-                depth: 0,
-                signal_id_map: Some(execution.signal_ids.clone()),
-                params: execution.params.clone(),
-            }),
-            request_time: Some(crate::clock::now_millis()),
-            request_id: Some(execution.request_id),
-            runtime_tags: None,
-            run_params: None,
-            artifacts: None,
-            persist_failed_run: true,
-        };
-        match self
-            .engine
-            .start_workflow(&self.workflow_id, "active", req, None)
-            .await
-        {
-            Ok(resp) => {
-                tracing::debug!(workflow_id = %self.workflow_id, instance_id = resp.workflow_instance_id,
-                    status = ?resp.status, "signal trigger started a run");
-                true
-            }
-            Err(e @ (EngineError::Store(_) | EngineError::Internal(_))) => {
-                tracing::warn!(workflow_id = %self.workflow_id, error = %e, "signal trigger start failed; kept pending");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(workflow_id = %self.workflow_id, error = %e, "signal trigger start refused; dropped");
-                true
-            }
+/// Starts one execution's run. True when it is done with (started, a duplicate, or refused for
+/// good).
+async fn start(engine: &Engine, workflow_id: &str, uuid: &str, execution: &Execution) -> bool {
+    let req = WorkflowStartRequest {
+        initiator: Initiator::Signal(SignalInitiator {
+            trigger_uuid: uuid.to_string(),
+            depth: 0,
+            signal_id_map: Some(execution.signal_ids.clone()),
+            params: execution.params.clone(),
+        }),
+        request_time: Some(crate::clock::now_millis()),
+        request_id: Some(execution.request_id),
+        runtime_tags: None,
+        run_params: None,
+        artifacts: None,
+        persist_failed_run: true,
+    };
+    match engine
+        .start_workflow(workflow_id, "active", req, None)
+        .await
+    {
+        Ok(resp) => {
+            tracing::debug!(workflow_id, instance_id = resp.workflow_instance_id,
+                status = ?resp.status, "signal trigger started a run");
+            true
+        }
+        Err(e @ (EngineError::Store(_) | EngineError::Internal(_))) => {
+            tracing::warn!(workflow_id, error = %e, "signal trigger start failed; kept pending");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(workflow_id, error = %e, "signal trigger start refused; dropped");
+            true
         }
     }
 }
