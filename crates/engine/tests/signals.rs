@@ -703,3 +703,41 @@ async fn signal_references_are_checked_at_push() {
         std::fs::read_to_string(compat("maestro-samples/sample-signal-trigger-wf.json")).unwrap();
     h.push_json(&sample).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_dynamic_output_artifact_announces_signals() {
+    let h = Harness::new().await;
+    let e = &h.engine;
+    // The script reports a `maestro_dynamic_output` artifact through the output protocol:
+    // strings and integral numbers become indexed params, anything else payload.
+    let output = json!({"artifacts": {"maestro_dynamic_output": {"type": "DYNAMIC_OUTPUT",
+        "signal_outputs": [{"type": "MAP", "value": {}, "evaluated_result":
+            {"name": "dyn/table", "dateint": 20240101, "hour": "00", "parts": [1, 2]}}]}}});
+    let script = format!(
+        "printf '%s' \"$MAESTRO_OUTPUT_START\"; cat <<'EOF'\n{output}\nEOF\nprintf '%s\\n' \"$MAESTRO_OUTPUT_END\"\n"
+    );
+    let wf = json!({
+        "properties": {"owner": "tester"},
+        "workflow": {"id": "dyn-wf", "steps": [{"step": {"id": "job", "type": "Shell",
+            "params": {"shell": {"type": "MAP", "value": {
+                "script": {"type": "STRING", "value": script.replace('$', "$$")},
+                "interpreter": {"type": "STRING", "value": "sh"}}}}}}]}
+    });
+    let id = h.push_json(&wf.to_string()).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status, WorkflowInstanceStatus::Succeeded, "{steps:#?}");
+    let s = e
+        .get_signal("dyn/table", None)
+        .await
+        .unwrap()
+        .expect("announced");
+    assert_eq!(
+        serde_json::to_value(&s.params).unwrap(),
+        json!({"dateint": 20240101, "hour": "00"})
+    );
+    let payload = s.payload.unwrap();
+    assert_eq!(payload["parts"], json!([1, 2]));
+    assert_eq!(payload["signal_source"]["step_id"], json!("job"));
+    let outputs = steps[0].signal_outputs.as_ref().unwrap();
+    assert_eq!(outputs.outputs[0].signal_id, Some(s.seq_id));
+}
