@@ -21,7 +21,7 @@ enum Command {
     Run(commands::run::Args),
     /// Finish the runs an interrupted process left unfinished in a store.
     Resume(commands::resume::Args),
-    /// Measure orchestration overhead (chain, fanout, starts, parked).
+    /// Measure orchestration overhead (chain, fanout, starts, parked, signals).
     Bench(commands::bench::Args),
     /// Evaluate SEL expressions.
     #[command(subcommand)]
@@ -46,6 +46,12 @@ enum Command {
     Restart(commands::control::RestartArgs),
     /// List workflows, or the instances of one workflow.
     List(commands::status::ListArgs),
+    /// Announce and read signals.
+    #[command(subcommand)]
+    Signal(commands::signal::SignalCommand),
+    /// Inspect time and signal triggers.
+    #[command(subcommand)]
+    Triggers(commands::triggers::TriggersCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +79,8 @@ fn main() -> std::process::ExitCode {
         Command::Kill(args) => commands::control::terminate(args, "kill"),
         Command::Restart(args) => commands::control::restart(args),
         Command::List(args) => commands::status::list(args),
+        Command::Signal(cmd) => commands::signal::run(cmd),
+        Command::Triggers(cmd) => commands::triggers::run(cmd),
     };
     match result {
         Ok(code) => code,

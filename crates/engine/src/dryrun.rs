@@ -22,6 +22,12 @@ pub(crate) async fn check_workflow_params(engine: &Engine, workflow: &Workflow) 
         instance: InstanceFacts {
             workflow_id: workflow.id.clone(),
             first_time_trigger_timezone: crate::start::first_time_trigger_timezone(workflow),
+            signals: Some(Arc::new(crate::params::SignalFacts {
+                declared: Some(Arc::new(
+                    workflow.signal_triggers.clone().unwrap_or_default(),
+                )),
+                ..Default::default()
+            })),
             ..InstanceFacts::default()
         },
         workflow_params: Arc::new(IndexMap::new()),

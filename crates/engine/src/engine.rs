@@ -31,6 +31,11 @@ pub struct EngineConfig {
     pub max_steps: usize,
     /// Largest create request in bytes (Maestro's 256 KB by default).
     pub max_request_bytes: usize,
+    /// The clock time triggers are scheduled on (the system clock unless a test injects one).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Most missed fire times per time trigger that are back-filled after the engine was down
+    /// (the most recent ones; see `triggers::time`).
+    pub time_trigger_catch_up: usize,
 }
 
 impl EngineConfig {
@@ -42,6 +47,8 @@ impl EngineConfig {
             runtimes: RuntimeRegistry::with_builtins(),
             max_steps: baton_model::validate::STEP_LIST_SIZE_LIMIT,
             max_request_bytes: baton_model::validate::WORKFLOW_CREATE_REQUEST_SIZE_LIMIT,
+            clock: Arc::new(crate::clock::SystemClock),
+            time_trigger_catch_up: 100,
         }
     }
 }
@@ -79,6 +86,10 @@ pub(crate) struct EngineInner {
     pub events: broadcast::Sender<EngineEvent>,
     pub services: Arc<dyn EvalServices>,
     pub compiled: crate::compiled::Cache,
+    /// Who waits for which signal names.
+    pub signals: crate::signals::hub::Hub,
+    /// Time-trigger scheduler and signal-trigger actors.
+    pub triggers: crate::triggers::Triggers,
 }
 
 impl Engine {
@@ -99,9 +110,12 @@ impl Engine {
                 events,
                 services,
                 compiled: crate::compiled::Cache::default(),
+                signals: crate::signals::hub::Hub::default(),
+                triggers: crate::triggers::Triggers::default(),
             }),
         };
         crate::recovery::resume_all(&engine).await?;
+        crate::triggers::start(&engine).await?;
         Ok(engine)
     }
 
@@ -124,6 +138,7 @@ impl Engine {
     /// waits (up to `grace`) for them to go. Their runs resume when an engine starts again on the
     /// same store.
     pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.inner.triggers.stop();
         let senders: Vec<_> = match self.inner.runs.lock() {
             Ok(runs) => runs.values().cloned().collect(),
             Err(_) => Vec::new(),

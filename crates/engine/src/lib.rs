@@ -22,13 +22,18 @@ mod recovery;
 mod run;
 pub mod runtime;
 mod services;
+mod signals;
 mod start;
+pub mod triggers;
 mod validation;
 pub mod views;
 pub mod workflow_properties;
 mod workflows;
 
 pub use activation::ActivationOutcome;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
 pub use run::RunAction;
+pub use signals::read_signal;
+pub use triggers::TriggerInfo;

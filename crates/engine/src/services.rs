@@ -32,6 +32,29 @@ impl EvalServices for StoreServices {
             .map_err(|e| format!("cannot draw a unique id: {e}"))
     }
 
+    fn get_signal_param(
+        &self,
+        name: &str,
+        seq_id: i64,
+        param: &str,
+    ) -> Result<Option<baton_model::definition::SignalParamValue>, String> {
+        let store = self.store.clone();
+        let name_owned = name.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.handle.spawn(async move {
+            let _ = tx.send(store.get_signal(&name_owned, Some(seq_id)).await);
+        });
+        let row = rx
+            .recv()
+            .map_err(|_| "the engine is shutting down".to_string())?
+            .map_err(|e| format!("cannot read signal [{name}] #{seq_id}: {e}"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let instance = crate::signals::instance_from_row(&row).map_err(|e| e.to_string())?;
+        Ok(instance.params.and_then(|mut p| p.shift_remove(param)))
+    }
+
     fn get_from_foreach(
         &self,
         foreach_step_id: &str,

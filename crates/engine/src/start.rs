@@ -101,6 +101,7 @@ impl Engine {
             run_policy: Some(RunPolicy::StartFreshNewRun),
             owner: Some(owner.name.clone()),
             first_time_trigger_timezone: first_time_trigger_timezone(&workflow),
+            signals: crate::signals::signal_facts(&req.initiator),
         };
         let run_source = match req.initiator.initiator_type() {
             InitiatorType::Subworkflow => ParamSource::Subworkflow,

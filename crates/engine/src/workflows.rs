@@ -98,7 +98,7 @@ impl Engine {
                 expected_latest_version_id: latest,
                 metadata: to_json(&metadata)?,
                 definition: to_json(&req.workflow)?,
-                trigger_uuids: None,
+                trigger_uuids: crate::triggers::trigger_uuids_json(&req.workflow)?,
                 activate,
                 activated_by: Some(to_json(&author)?),
                 properties_snapshot: snapshot.as_ref().map(to_json).transpose()?,
@@ -111,6 +111,11 @@ impl Engine {
             match self.inner.store.write(vec![op]).await {
                 Ok(outcomes) => {
                     if let Some(WriteOutcome::VersionPut { version_id, .. }) = outcomes.first() {
+                        // The version is stored; a trigger refresh that fails is logged and
+                        // retried by the next refresh or engine start.
+                        if let Err(e) = self.refresh_triggers(&workflow_id).await {
+                            tracing::error!(workflow_id = %workflow_id, error = %e, "cannot refresh triggers");
+                        }
                         return self
                             .get_workflow_definition(&workflow_id, &version_id.to_string())
                             .await;

@@ -90,10 +90,10 @@ fn unknown_names_are_errors() {
     );
     let err = wf(json!({"a": {"value": "x $nope", "type": "STRING"}})).unwrap_err();
     assert!(err.contains("non-existing param [nope]"), "{err}");
-    // `name__param` in workflow params is a signal trigger param.
+    // `name__param` in workflow params is a signal trigger param: a manual run has none.
     let err = wf(json!({"a": {"expression": "sig__p", "type": "STRING"}})).unwrap_err();
     assert!(
-        err.contains("[sig__p]") && err.contains("signals are not supported yet"),
+        err.contains("[sig__p]") && err.contains("is not a signal trigger"),
         "{err}"
     );
 }
@@ -329,7 +329,7 @@ fn step_name_resolution() {
         json!({"x": {"expression": "sig__p", "type": "LONG"}}),
     )
     .unwrap_err();
-    assert!(err.contains("signals are not supported yet"), "{err}");
+    assert!(err.contains("is not a signal trigger"), "{err}");
 
     // `params` binds every workflow param in a step.
     let r = step_in(
@@ -487,16 +487,15 @@ fn the_params_extension() {
         ),
         (
             "params.getFromSignal('s', 'p')",
-            "signals are not supported yet",
+            "Initiator [MANUAL] is not a signal trigger and cannot get a param [p] from the signal [s]",
         ),
-        ("params.getFromSignal('p')", "signals are not supported yet"),
         (
-            "params.getFromSignalOrDefault('s', 'p', 'd')",
-            "signals are not supported yet",
+            "params.getFromSignal('p')",
+            "Initiator [MANUAL] is not a signal trigger and cannot get a param [p] from it",
         ),
         (
             "params.getFromSignalDependency('0', 'p')",
-            "signals are not supported yet",
+            "Cannot find param [p] for signal dependency index [0]",
         ),
         ("params.getFromForeach('a', 'b', 'c')", "no foreach data"),
         (

@@ -16,16 +16,18 @@ mod error;
 mod ops;
 pub mod postgres;
 mod rows;
+pub mod signal_codec;
 pub mod sqlite;
 
 pub use error::StoreError;
 pub use ops::{
-    CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite, WriteOp,
-    WriteOutcome,
+    AddSignalOutcome, CreateInstanceOutcome, InstanceUpdate, NewInstance, NewSignal, NewVersion,
+    SignalValue, StepAttemptWrite, TriggerWrite, WriteOp, WriteOutcome,
 };
 pub use rows::{
-    InstanceKey, InstanceRow, ParentRef, RunKey, StepAttemptKey, StepAttemptRow, VersionRow,
-    WorkflowDeletion, WorkflowRow,
+    CompareOp, InstanceKey, InstanceRow, ParentRef, RunKey, SignalCondition, SignalQuery,
+    SignalRow, StepAttemptKey, StepAttemptRow, TriggerRow, VersionRow, WorkflowDeletion,
+    WorkflowRow,
 };
 
 use std::sync::Arc;
@@ -154,7 +156,6 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(Some((low, high)))
     }
-
     /// Deletes a workflow and everything it owns in one transaction: its row, versions,
     /// properties history, every run (with the foreach/while iteration runs below them) and
     /// every step attempt of those runs. Refused with [`StoreError::Conflict`] while any run of
@@ -169,6 +170,15 @@ pub trait Store: Send + Sync + 'static {
             self.describe()
         )))
     }
+
+    /// One signal of a name by sequence id, or the latest one when `seq_id` is `None`.
+    async fn get_signal(&self, name: &str, seq_id: Option<i64>) -> Result<Option<SignalRow>>;
+
+    /// Signals of one name matching every condition, lowest sequence ids first.
+    async fn find_signals(&self, query: &SignalQuery) -> Result<Vec<SignalRow>>;
+
+    /// Trigger states, of one workflow or of all, ordered by workflow id then trigger uuid.
+    async fn list_triggers(&self, workflow_id: Option<&str>) -> Result<Vec<TriggerRow>>;
 }
 
 /// Opens the store named by `url_or_path` with default options: PostgreSQL for a
@@ -193,14 +203,12 @@ pub async fn open(url_or_path: &str) -> Result<Arc<dyn Store>> {
         }
     }
 }
-
 /// Where [`open`] finds the store.
 #[derive(Debug, PartialEq, Eq)]
 enum Location<'a> {
     Postgres(&'a str),
     Sqlite(&'a str),
 }
-
 impl<'a> Location<'a> {
     fn parse(url_or_path: &'a str) -> Result<Location<'a>> {
         if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
@@ -217,7 +225,6 @@ impl<'a> Location<'a> {
         }
         Self::sqlite(url_or_path, url_or_path)
     }
-
     fn sqlite(path: &'a str, given: &str) -> Result<Location<'a>> {
         if path.is_empty() {
             return Err(StoreError::Database(format!(
@@ -227,11 +234,9 @@ impl<'a> Location<'a> {
         Ok(Location::Sqlite(path))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn locations_pick_the_backend() {
         assert_eq!(

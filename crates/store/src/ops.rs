@@ -36,6 +36,16 @@ pub enum WriteOp {
     UpsertStepAttempt(StepAttemptWrite),
     /// Draws the next value of a named sequence.
     NextSequence { name: String },
+    /// Stores an announced signal with the next sequence id of its name and indexes its params;
+    /// a signal whose `instance_id` is already stored for the name is reported, not stored.
+    AddSignal(NewSignal),
+    /// Creates (`expected_version == 0`) or compare-and-sets the state of a workflow trigger.
+    PutTrigger(TriggerWrite),
+    /// Removes a workflow trigger's state (no-op when absent).
+    DeleteTrigger {
+        workflow_id: String,
+        trigger_uuid: String,
+    },
 }
 
 /// What one [`WriteOp`] produced, in the same position as the op.
@@ -54,6 +64,55 @@ pub enum WriteOutcome {
     Instance(CreateInstanceOutcome),
     /// The value drawn from a sequence.
     Sequence(i64),
+    /// A signal was stored or found to be a duplicate.
+    Signal(AddSignalOutcome),
+}
+
+/// An indexed signal param value: the store compares longs numerically and strings bytewise,
+/// and never a long with a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SignalValue {
+    Long(i64),
+    String(String),
+}
+
+/// A signal to store.
+#[derive(Debug, Clone)]
+pub struct NewSignal {
+    pub name: String,
+    /// Deduplication key, unique per name.
+    pub instance_id: String,
+    /// The signal document (JSON); `seq_id` and `create_time` are re-attached from columns.
+    pub instance: String,
+    /// Indexed params.
+    pub params: Vec<(String, SignalValue)>,
+    pub create_ts: i64,
+}
+
+/// Result of [`WriteOp::AddSignal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddSignalOutcome {
+    /// Stored with this sequence id (1, 2, … per name).
+    Created { seq_id: i64 },
+    /// A signal with the same instance id exists under this sequence id; nothing was written.
+    Duplicated { seq_id: i64 },
+}
+
+/// Creates or updates a workflow trigger's state.
+#[derive(Debug, Clone)]
+pub struct TriggerWrite {
+    pub workflow_id: String,
+    pub trigger_uuid: String,
+    /// `TIME` or `SIGNAL`.
+    pub kind: String,
+    /// The trigger definition (JSON) the state belongs to.
+    pub definition: String,
+    /// Engine-owned JSON state.
+    pub state: String,
+    /// 0 creates the row (conflict if it exists); otherwise the row must have this version
+    /// (conflict if not) and gets `expected_version + 1`.
+    pub expected_version: i64,
+    pub ts: i64,
 }
 
 /// The next version of a workflow.

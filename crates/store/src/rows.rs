@@ -137,3 +137,68 @@ pub struct WorkflowDeletion {
     pub runs: u64,
     pub step_attempts: u64,
 }
+
+/// One stored signal instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRow {
+    pub name: String,
+    /// Sequence id within the name, from 1.
+    pub seq_id: i64,
+    pub instance_id: String,
+    /// The signal document as written.
+    pub instance: String,
+    pub create_ts: i64,
+}
+
+/// A comparison of a signal param with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+impl CompareOp {
+    /// The SQL operator.
+    pub fn sql(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+        }
+    }
+}
+/// One condition of a signal match: `param OP value`, true only when the signal has the param
+/// with a value of the same type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalCondition {
+    pub param: String,
+    pub op: CompareOp,
+    pub value: crate::ops::SignalValue,
+}
+/// Which signals of one name to find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalQuery {
+    pub name: String,
+    /// Only signals with a greater sequence id (0 for all).
+    pub after_seq: i64,
+    /// All must hold.
+    pub conditions: Vec<SignalCondition>,
+    /// At most this many, lowest sequence ids first.
+    pub limit: usize,
+}
+/// The durable state of one trigger of a workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerRow {
+    pub workflow_id: String,
+    pub trigger_uuid: String,
+    /// `TIME` or `SIGNAL`.
+    pub kind: String,
+    pub definition: String,
+    pub state: String,
+    pub version: i64,
+    pub modify_ts: i64,
+}

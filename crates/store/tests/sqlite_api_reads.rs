@@ -79,6 +79,25 @@ impl Store for Defaults {
     async fn next_sequence_value(&self, name: &str) -> Result<i64> {
         self.0.next_sequence_value(name).await
     }
+    async fn get_signal(
+        &self,
+        name: &str,
+        seq_id: Option<i64>,
+    ) -> Result<Option<baton_store::SignalRow>> {
+        self.0.get_signal(name, seq_id).await
+    }
+    async fn find_signals(
+        &self,
+        query: &baton_store::SignalQuery,
+    ) -> Result<Vec<baton_store::SignalRow>> {
+        self.0.find_signals(query).await
+    }
+    async fn list_triggers(
+        &self,
+        workflow_id: Option<&str>,
+    ) -> Result<Vec<baton_store::TriggerRow>> {
+        self.0.list_triggers(workflow_id).await
+    }
 }
 
 fn open() -> (tempfile::TempDir, Arc<SqliteStore>) {

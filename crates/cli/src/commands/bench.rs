@@ -68,6 +68,15 @@ pub enum Scenario {
         #[arg(long, default_value_t = 1)]
         workflows: usize,
     },
+    /// Signals accepted per second (announced and stored), and matched per second (each signal
+    /// completes a signal-trigger match that creates a run; each wakes a waiting step).
+    Signals {
+        #[arg(long, default_value_t = 5000)]
+        count: usize,
+        /// Concurrent announcers.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
@@ -140,6 +149,9 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
                 workflows,
             };
             super::bench_api::run(&bench.engine, load).await?
+        }
+        Scenario::Signals { count, concurrency } => {
+            super::bench_signals::signals(&bench.engine, count, concurrency).await?
         }
     };
     bench.engine.shutdown(Duration::from_secs(10)).await;

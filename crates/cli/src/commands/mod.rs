@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_signals;
 pub mod client;
 pub mod control;
 pub mod logs;
@@ -10,8 +11,10 @@ pub mod resume;
 pub mod run;
 pub mod sel;
 pub mod server;
+pub mod signal;
 pub mod start;
 pub mod status;
+pub mod triggers;
 pub mod util;
 pub mod validate;
 pub mod watch;

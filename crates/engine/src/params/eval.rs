@@ -5,8 +5,8 @@
 //! A param is evaluated when it is reached in order or, earlier, when another param reads it.
 //! Which param a name means depends on where the evaluation happens:
 //!
-//! * workflow params: another workflow param, else (`signal__param`) a signal param, else an
-//!   error. `params` binds nothing by itself: `params.get('x')` sees `x` only when `x` is also
+//! * workflow params: another workflow param, else (`signal__param`) a param of the signal that
+//!   started the run (`params.getFromSignal('signal', 'param')`), else an error. `params` binds nothing by itself: `params.get('x')` sees `x` only when `x` is also
 //!   read by name.
 //! * step params and conditions: `stepId__param` (the step itself, or an upstream step that has
 //!   evaluated it, else a signal param); `params` binds every workflow param; then an already
@@ -24,7 +24,7 @@ use indexmap::IndexMap;
 
 use super::cache::{self, Compiled};
 use super::coerce::{Coerced, coerce_result, interpolation_text, literal_result, to_sel};
-use super::extension::{Extension, SIGNALS_NOT_SUPPORTED};
+use super::extension::Extension;
 use super::interpolate::interpolate_with;
 use super::native;
 use super::{EvalScope, ParamError, Params};
@@ -41,6 +41,8 @@ enum Found<'a> {
     Own(usize),
     /// An evaluated param elsewhere (workflow params, an upstream step, the step's params).
     Other(&'a Parameter),
+    /// A param of the signal that started the run (`signalName__param`).
+    Signal(EvaluatedValue),
 }
 
 /// One evaluation of a param map (workflow params, step params, or a condition's scope).
@@ -189,7 +191,7 @@ impl<'a> Evaluation<'a> {
         })
     }
 
-    fn result(&self, found: &Found<'a>) -> Option<&EvaluatedValue> {
+    fn result<'s>(&'s self, found: &'s Found<'a>) -> Option<&'s EvaluatedValue> {
         match found {
             Found::Own(i) => self
                 .done
@@ -197,6 +199,24 @@ impl<'a> Evaluation<'a> {
                 .and_then(Option::as_ref)
                 .and_then(|p| p.evaluated_result.as_ref()),
             Found::Other(p) => p.evaluated_result.as_ref(),
+            Found::Signal(v) => Some(v),
+        }
+    }
+
+    /// `signalName__param`: the param of the signal that started the run (§3.8), read as
+    /// `params.getFromSignal('signalName', 'param')` would.
+    fn signal_reference(&self, label: &str, name: &str) -> Result<Found<'a>, ParamError> {
+        let (signal, param) = name.split_once(STEP_PARAM_SEPARATOR).unwrap_or((name, ""));
+        match self.ext.signal_param(signal, param) {
+            Ok(Value::Long(n)) => Ok(Found::Signal(EvaluatedValue::Long(n))),
+            Ok(Value::String(Some(s))) => Ok(Found::Signal(EvaluatedValue::String(s))),
+            Ok(other) => Err(ParamError::Eval(format!(
+                "{label} reads [{name}] as a signal param, which is a {}",
+                other.type_name()
+            ))),
+            Err(e) => Err(ParamError::Eval(format!(
+                "{label}: Failed to evaluate the param with a definition: [{name}] as a signal param (signalName__paramName): {e}"
+            ))),
         }
     }
 
@@ -273,7 +293,7 @@ impl<'a> Evaluation<'a> {
                 return Ok(Found::Own(i));
             }
             if name.contains(STEP_PARAM_SEPARATOR) {
-                return Err(signal_error(label, name));
+                return self.signal_reference(label, name);
             }
             return Err(ParamError::Eval(format!(
                 "{label} referenced a non-existing param [{name}] in {}",
@@ -309,7 +329,7 @@ impl<'a> Evaluation<'a> {
             if scope.step_ids.iter().any(|s| s == ref_step) {
                 return Err(not_upstream(label, ref_step, ref_param));
             }
-            return Err(signal_error(label, name));
+            return self.signal_reference(label, name);
         }
 
         let own_index = defs.get_index_of(name);
@@ -396,12 +416,6 @@ fn is_result_type(v: &Value) -> bool {
     )
 }
 
-fn signal_error(label: &str, name: &str) -> ParamError {
-    ParamError::Eval(format!(
-        "{label} reads [{name}], which names no step of this workflow and would be a signal param (signalName__paramName): {SIGNALS_NOT_SUPPORTED}"
-    ))
-}
-
 fn not_upstream(label: &str, step: &str, param: &str) -> ParamError {
     ParamError::Eval(format!(
         "{label}: Referenced param [{param}] in step [{step}] is not evaluated yet. Note that a step can only reference its upstream step's param."
@@ -439,6 +453,18 @@ pub fn evaluate_step_params(merged: &ParamMap, scope: &EvalScope) -> Result<Para
 }
 
 /// Evaluates a transition condition in the scope of the step that owns it.
+/// Evaluates `defs` in the scope of the current step with its evaluated params `own`.
+pub fn evaluate_params_in_step(
+    defs: &ParamMap,
+    own: Option<&Params>,
+    scope: &EvalScope,
+) -> Result<Params, ParamError> {
+    let step_id = scope.step.as_ref().map_or("", |s| s.step_id.as_str());
+    let mut ev = Evaluation::new(scope, defs, Some(step_id), own);
+    ev.evaluate_all()?;
+    ev.finish()
+}
+
 pub fn evaluate_condition(
     expression: &str,
     step_params: &Params,

@@ -2,9 +2,13 @@
 //! and step facts, upstream step params, unique ids, and the lookups that need the store
 //! (through [`EvalServices`](super::EvalServices)).
 //!
-//! Signal lookups (`getFromSignal`, `getFromSignalOrDefault`, `getFromSignalDependency`) come
-//! with signal support; until then they fail with a clear error instead of a made-up value.
+//! Signal lookups read the SIGNAL initiator (`getFromSignal('p')`: the trigger's evaluated
+//! params; `getFromSignal('name', 'p')`: the matched signal's params, read from the store) and
+//! the step's matched signal dependencies (`getFromSignalDependency('idx', 'p')`). In a dry run
+//! they check the name against the workflow's signal triggers and answer a placeholder, as
+//! Maestro's validation does.
 
+use baton_model::definition::SignalParamValue;
 use baton_model::instance::InitiatorType;
 use baton_sel::{ExtensionError, ParamsExtension, Value};
 
@@ -14,8 +18,8 @@ use super::{EvalScope, Params};
 /// What Maestro's `getFromInstance('INITIATOR_TYPE')` answers during a dry run.
 const VALIDATION_INITIATOR: &str = "VALIDATION";
 
-/// The message of every signal lookup until signals are supported.
-pub const SIGNALS_NOT_SUPPORTED: &str = "signals are not supported yet";
+/// What a signal lookup answers in a dry run (Maestro's `DUMMY_VALIDATION_VALUE`).
+pub const DRY_RUN_SIGNAL_VALUE: i64 = 20220101;
 
 /// `params.*` for one evaluation.
 pub struct Extension<'a> {
@@ -136,6 +140,138 @@ impl<'a> Extension<'a> {
     }
 }
 
+impl Extension<'_> {
+    fn initiator_name(&self) -> &'static str {
+        self.scope
+            .instance
+            .initiator_type
+            .map(|t| t.as_str())
+            .unwrap_or(VALIDATION_INITIATOR)
+    }
+
+    /// `getFromSignal('p')`: a param of the signal trigger that started the run.
+    fn signal_trigger_param(&self, param: &str) -> Result<Value, ExtensionError> {
+        let facts = self.scope.instance.signals.as_deref();
+        match self.scope.instance.initiator_type {
+            None => {
+                let declared = facts.and_then(|f| f.declared.as_deref());
+                let known = declared.is_some_and(|triggers| {
+                    triggers
+                        .iter()
+                        .any(|t| t.params.as_ref().is_some_and(|p| p.contains_key(param)))
+                });
+                if !known {
+                    return Err(ExtensionError::failed(format!(
+                        "Signal param name [{param}] does not exist in the signal trigger definition for workflow [{}]",
+                        self.scope.instance.workflow_id
+                    )));
+                }
+                return Ok(Value::Long(DRY_RUN_SIGNAL_VALUE));
+            }
+            Some(InitiatorType::Signal) => {}
+            Some(_) => {
+                return Err(ExtensionError::failed(format!(
+                    "Initiator [{}] is not a signal trigger and cannot get a param [{param}] from it",
+                    self.initiator_name()
+                )));
+            }
+        }
+        let p = facts
+            .and_then(|f| f.trigger_params.get(param))
+            .ok_or_else(|| {
+                ExtensionError::failed(format!(
+                    "Cannot find param [{param}] from the signal initiator"
+                ))
+            })?;
+        p.evaluated_result.as_ref().map(to_sel).ok_or_else(|| {
+            ExtensionError::failed(format!(
+                "Param [{param}] of the signal initiator is not evaluated"
+            ))
+        })
+    }
+
+    /// `getFromSignal('name', 'p')`: a param of the signal named `name` that started the run.
+    pub(crate) fn signal_param(&self, name: &str, param: &str) -> Result<Value, ExtensionError> {
+        let facts = self.scope.instance.signals.as_deref();
+        match self.scope.instance.initiator_type {
+            None => {
+                let declared = facts.and_then(|f| f.declared.as_deref());
+                if !declared.is_some_and(|t| t.iter().any(|t| t.definitions.contains_key(name))) {
+                    return Err(ExtensionError::failed(format!(
+                        "Signal name [{name}] does not exist in the signal trigger definition for workflow [{}]",
+                        self.scope.instance.workflow_id
+                    )));
+                }
+                return Ok(Value::Long(DRY_RUN_SIGNAL_VALUE));
+            }
+            Some(InitiatorType::Signal) => {}
+            Some(_) => {
+                return Err(ExtensionError::failed(format!(
+                    "Initiator [{}] is not a signal trigger and cannot get a param [{param}] from the signal [{name}]",
+                    self.initiator_name()
+                )));
+            }
+        }
+        let seq_id = facts.and_then(|f| f.signal_ids.get(name)).copied();
+        match seq_id.map(|seq| self.stored_signal_param(name, seq, param)) {
+            Some(Ok(Some(v))) => Ok(v),
+            Some(Err(e)) => Err(e),
+            _ => Err(ExtensionError::failed(format!(
+                "Cannot find param [{param}] for signal [{name}] in the initiator"
+            ))),
+        }
+    }
+
+    /// `getFromSignalDependency('idx', 'p')`: a param of the signal matched by the current
+    /// step's `idx`-th signal dependency.
+    fn signal_dependency_param(&self, index: &str, param: &str) -> Result<Value, ExtensionError> {
+        let deps = self
+            .scope
+            .step
+            .as_ref()
+            .and_then(|s| s.signal_dependencies.as_deref());
+        if let Some(deps) = deps {
+            let size = deps.dependencies.len();
+            let idx = index
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < size)
+                .ok_or_else(|| {
+                    ExtensionError::failed(format!(
+                        "Signal dependency index is out of bound [{index} > {size}]"
+                    ))
+                })?;
+            if let Some(dep) = deps.dependencies.get(idx)
+                && let Some(seq) = dep.signal_id
+                && let Some(v) = self.stored_signal_param(&dep.name, seq, param)?
+            {
+                return Ok(v);
+            }
+        }
+        Err(ExtensionError::failed(format!(
+            "Cannot find param [{param}] for signal dependency index [{index}]"
+        )))
+    }
+
+    fn stored_signal_param(
+        &self,
+        name: &str,
+        seq_id: i64,
+        param: &str,
+    ) -> Result<Option<Value>, ExtensionError> {
+        let value = self
+            .scope
+            .services
+            .get_signal_param(name, seq_id, param)
+            .map_err(ExtensionError::failed)?;
+        Ok(value.map(|v| match v {
+            SignalParamValue::Long(n) => Value::Long(n),
+            SignalParamValue::String(s) => Value::string(s),
+        }))
+    }
+}
+
 fn param_value(params: &Params, step_id: &str, name: &str) -> Result<Value, ExtensionError> {
     let p = params.get(name).ok_or_else(|| {
         ExtensionError::failed(format!(
@@ -188,12 +324,26 @@ impl ParamsExtension for Extension<'_> {
                         "getFromSubworkflow throws an exception for subworkflowStepId=[{sub_step_id}], stepId=[{step_id}], paramName=[{name}]: {e}"
                     ))
                 }),
-            ("getFromSignal", [_] | [_, _])
-            | ("getFromSignalOrDefault", [_, _, _])
-            | ("getFromSignalDependency", [_, _]) => Err(ExtensionError::failed(format!(
-                "params.{method}({}): {SIGNALS_NOT_SUPPORTED}",
-                quoted(args)
-            ))),
+            ("getFromSignal", [param]) => self.signal_trigger_param(param).map_err(|e| {
+                ExtensionError::failed(format!(
+                    "getFromSignal throws an exception for paramName=[{param}]: {e}"
+                ))
+            }),
+            ("getFromSignal", [name, param]) => self.signal_param(name, param).map_err(|e| {
+                ExtensionError::failed(format!(
+                    "getFromSignal throws an exception for signalName=[{name}], paramName=[{param}]: {e}"
+                ))
+            }),
+            ("getFromSignalOrDefault", [name, param, default]) => Ok(self
+                .signal_param(name, param)
+                .unwrap_or_else(|_| Value::string(*default))),
+            ("getFromSignalDependency", [index, param]) => {
+                self.signal_dependency_param(index, param).map_err(|e| {
+                    ExtensionError::failed(format!(
+                        "getFromSignalDependency throws an exception for signalDependencyIndex=[{index}], paramName=[{param}]: {e}"
+                    ))
+                })
+            }
             _ => Err(ExtensionError::unsupported(if args.is_empty() {
                 format!("MaestroParamExtension DO NOT support calling method: {method}")
             } else {
@@ -204,11 +354,4 @@ impl ParamsExtension for Extension<'_> {
             })),
         }
     }
-}
-
-fn quoted(args: &[&str]) -> String {
-    args.iter()
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -27,13 +27,12 @@ mod output;
 
 use std::sync::Arc;
 
-use baton_model::definition::StepType;
-use baton_model::instance::{InitiatorType, RunPolicy, StepInstanceStatus};
+use baton_model::definition::{SignalParamValue, SignalTrigger, StepType};
+use baton_model::instance::{InitiatorType, RunPolicy, SignalDependencies, StepInstanceStatus};
 use baton_model::params::{ParamMap, ParamSource, Parameter};
 use indexmap::IndexMap;
 
 pub use eval::{PARAMS_SIZE_LIMIT, check_size};
-pub use extension::SIGNALS_NOT_SUPPORTED;
 pub use merge::{MergeContext, cleanup_params, is_upstream_source, merge_params};
 
 /// Evaluated params by name, in merge order.
@@ -69,6 +68,22 @@ pub struct InstanceFacts {
     pub owner: Option<String>,
     /// Zone of the workflow's first time trigger (`FIRST_TIME_TRIGGER_TIMEZONE`).
     pub first_time_trigger_timezone: Option<String>,
+    /// What `params.getFromSignal(...)` and `signalName__param` read: the SIGNAL initiator's
+    /// data, or (dry run) the workflow's signal triggers. `None` for other runs.
+    pub signals: Option<Arc<SignalFacts>>,
+}
+
+/// The signal side of an instance (maestro-model.md §3.8, §3.10).
+#[derive(Debug, Clone, Default)]
+pub struct SignalFacts {
+    /// The evaluated params of the signal trigger that started the run (`getFromSignal('p')`).
+    pub trigger_params: IndexMap<String, Parameter>,
+    /// Signal name → sequence id of the signals that started the run
+    /// (`getFromSignal('name', 'p')`).
+    pub signal_ids: IndexMap<String, i64>,
+    /// Dry run only: the workflow's signal triggers, against which names are checked before a
+    /// placeholder value is returned (as Maestro's validation does).
+    pub declared: Option<Arc<Vec<SignalTrigger>>>,
 }
 
 /// What `params.getFromStep('field')` answers for the current step.
@@ -81,6 +96,8 @@ pub struct StepFacts {
     /// `sub_type` if set, else the step type name.
     pub step_type_info: String,
     pub error_retries: i64,
+    /// The step's signal dependency states, for `params.getFromSignalDependency(idx, p)`.
+    pub signal_dependencies: Option<Arc<SignalDependencies>>,
 }
 
 /// A finished (or at least evaluated) upstream step of the same run, for `stepId__param`,
@@ -112,6 +129,17 @@ pub trait EvalServices: Send + Sync {
         step_id: &str,
         param: &str,
     ) -> Result<baton_sel::Value, String>;
+    /// The value of param `param` of the stored signal `name` #`seq_id` (`None` when the
+    /// signal or the param does not exist), for `params.getFromSignal*`.
+    fn get_signal_param(
+        &self,
+        name: &str,
+        seq_id: i64,
+        param: &str,
+    ) -> Result<Option<SignalParamValue>, String> {
+        let _ = (seq_id, param);
+        Err(format!("signal [{name}] cannot be read in this evaluation"))
+    }
     /// `params.getExecutionEnvironment()`: the server's configured environment name. The
     /// default is Maestro's default server configuration (`stepruntime.env: test`).
     fn execution_environment(&self) -> String {
@@ -249,6 +277,17 @@ pub fn merge_step_params_from(
 /// workflow params, …). `scope.step` must be set.
 pub fn evaluate_step_params(merged: &ParamMap, scope: &EvalScope) -> Result<Params, ParamError> {
     eval::evaluate_step_params(merged, scope)
+}
+
+/// Evaluates params that belong to a step but are not its params — signal dependency match
+/// params, signal output params — in the step's scope: `own` (the step's evaluated params, when
+/// they exist) are readable by name, then workflow params and upstream steps (§3.8).
+pub fn evaluate_params_in_step(
+    defs: &ParamMap,
+    own: Option<&Params>,
+    scope: &EvalScope,
+) -> Result<Params, ParamError> {
+    eval::evaluate_params_in_step(defs, own, scope)
 }
 
 /// Evaluates a transition condition (a SEL boolean) in the scope of the step that owns it, with

@@ -182,6 +182,10 @@ impl RunActor {
         if let Ok(mut runs) = self.engine.inner.runs.lock() {
             runs.remove(&self.key);
         }
+        self.engine
+            .inner
+            .signals
+            .unsubscribe_all(&crate::signals::hub::SubscriberKey::Run(self.key.clone()));
         if self.ended
             && !self.instance.is_inline()
             && let Err(e) = Box::pin(
@@ -302,6 +306,15 @@ impl RunActor {
                 self.effects.push(Effect::Reply(reply));
             }
             RunMsg::Shutdown => self.stopping = true,
+            RunMsg::Signal { instance, delivery } => self.on_signal(instance, delivery).await,
+            RunMsg::BypassSignals {
+                step_id,
+                user,
+                reply,
+            } => self.on_bypass(step_id, user, reply).await,
+            RunMsg::RecheckSignals { node, attempt_id } => {
+                self.on_recheck_signals(node, attempt_id).await
+            }
         }
     }
 

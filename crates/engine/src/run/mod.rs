@@ -15,6 +15,7 @@
 
 mod actor;
 mod outcome;
+mod signals;
 mod step;
 
 use baton_model::definition::User;
@@ -70,6 +71,19 @@ pub(crate) enum RunMsg {
     },
     /// Stop working (engine shutdown) without changing the run's status.
     Shutdown,
+    /// A new signal with a name some waiting step depends on.
+    Signal {
+        instance: std::sync::Arc<baton_model::instance::SignalInstance>,
+        delivery: crate::signals::hub::Delivery,
+    },
+    /// BYPASS_STEP_DEPENDENCIES on a step; answered once durable.
+    BypassSignals {
+        step_id: String,
+        user: Option<User>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Look for a waiting step's signals (or announce a finishing step's) again.
+    RecheckSignals { node: usize, attempt_id: i64 },
 }
 
 /// Starts the actor of a run. `attempts` are the run's stored step attempts when resuming after

@@ -134,13 +134,13 @@ impl RunActor {
         self.touch(node);
     }
 
-    fn add_timeline(&mut self, node: usize, event: TimelineEvent) {
+    pub(super) fn add_timeline(&mut self, node: usize, event: TimelineEvent) {
         if let Some(si) = self.attempt_mut(node) {
             si.timeline.get_or_insert_with(Timeline::default).add(event);
         }
     }
 
-    fn fail_internally(&mut self, node: usize, message: String) {
+    pub(super) fn fail_internally(&mut self, node: usize, message: String) {
         let now = now_millis();
         self.add_timeline(
             node,
@@ -188,20 +188,8 @@ impl RunActor {
                 S::Initialized => self.set_status(node, S::WaitingForSignals),
                 S::Paused => return,
                 S::WaitingForSignals => {
-                    let step = self.wf.step(node);
-                    let uses_signals = step
-                        .signal_dependencies
-                        .as_ref()
-                        .is_some_and(|d| !d.is_empty())
-                        || step.signal_outputs.as_ref().is_some_and(|o| !o.is_empty());
-                    if uses_signals {
-                        // Failing loudly beats running as if the signals had arrived.
-                        self.fail_internally(
-                            node,
-                            "step signal dependencies and outputs are not supported by this Baton version yet"
-                                .to_string(),
-                        );
-                        self.finish(node).await;
+                    // Signal dependencies (run/signals.rs): wait until all are matched.
+                    if !self.signals_ready(node).await {
                         return;
                     }
                     self.set_status(node, S::EvaluatingParams)
@@ -267,6 +255,10 @@ impl RunActor {
                     }
                 }
                 S::Finishing => {
+                    // Output signals (run/signals.rs) are durable before the step succeeds.
+                    if !self.signal_outputs_sent(node).await {
+                        return;
+                    }
                     self.set_status(node, S::Succeeded);
                     self.finish(node).await;
                     return;
@@ -340,7 +332,7 @@ impl RunActor {
         Ok(())
     }
 
-    fn eval_scope(&self, node: usize) -> EvalScope {
+    pub(super) fn eval_scope(&self, node: usize) -> EvalScope {
         let si = self.attempt(node);
         let step = self.wf.step(node);
         let step_type_info = match &step.kind {
@@ -362,6 +354,7 @@ impl RunActor {
                 step_attempt_id: si.step_attempt_id,
                 step_type_info,
                 error_retries: si.step_retry.as_ref().map(|r| r.error_retries).unwrap_or(0),
+                signal_dependencies: si.signal_dependencies.clone().map(Arc::new),
             }),
             upstream: self.upstream.clone(),
             step_ids: self.wf.step_ids.clone(),
@@ -391,6 +384,7 @@ impl RunActor {
             first_time_trigger_timezone: crate::start::first_time_trigger_timezone(
                 &self.wf.workflow,
             ),
+            signals: crate::signals::signal_facts(&i.initiator),
         }
     }
 

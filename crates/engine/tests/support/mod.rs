@@ -71,6 +71,7 @@ pub fn workflow_scope(now: i64) -> EvalScope {
             run_policy: None,
             owner: Some("owner-a".into()),
             first_time_trigger_timezone: None,
+            signals: None,
         },
         workflow_params: Arc::new(Params::new()),
         step: None,
@@ -93,6 +94,7 @@ pub fn step_scope(now: i64, step_id: &str, workflow_params: Params) -> EvalScope
         step_attempt_id: 2,
         step_type_info: "NoOp".into(),
         error_retries: 1,
+        signal_dependencies: None,
     });
     s
 }

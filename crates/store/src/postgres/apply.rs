@@ -196,6 +196,9 @@ pub(crate) fn bind<'a>(
     parent: &'a ParentColumns<'a>,
 ) -> Option<Bound<'a>> {
     let (statement, params) = match op {
+        WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
+            return None;
+        }
         WriteOp::CreateInstance(i) => (
             &st.create_instance,
             vec![
@@ -295,6 +298,9 @@ pub(crate) fn bind<'a>(
 /// means (in which case the statement wrote nothing).
 pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
     match op {
+        WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
+            Err(unsupported_signal_op())
+        }
         WriteOp::CreateInstance(i) => {
             create_outcome(i, &one_row(rows)?).map(WriteOutcome::Instance)
         }
@@ -385,6 +391,9 @@ async fn apply(tx: &mut Tx<'_>, op: &WriteOp) -> Applied<WriteOutcome> {
         return Ok(interpret(op, rows)?);
     }
     match op {
+        WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
+            Err(unsupported_signal_op().into())
+        }
         WriteOp::PutVersion(v) => put_version(tx, v).await,
         WriteOp::SetActiveVersion {
             workflow_id,
@@ -583,4 +592,11 @@ async fn put_version(tx: &mut Tx<'_>, v: &NewVersion) -> Applied<WriteOutcome> {
         internal_id,
         created_workflow,
     })
+}
+
+/// Signals and triggers are stored by the SQLite backend only, so far.
+fn unsupported_signal_op() -> StoreError {
+    StoreError::Database(
+        "signals and triggers are not supported by the PostgreSQL backend yet".to_string(),
+    )
 }

@@ -28,8 +28,8 @@ use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 
 use crate::{
-    InstanceRow, Result, RunKey, StepAttemptRow, Store, StoreError, VersionRow, WorkflowRow,
-    WriteOp, WriteOutcome,
+    InstanceRow, Result, RunKey, SignalQuery, SignalRow, StepAttemptRow, Store, StoreError,
+    TriggerRow, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
 };
 
 pub use writer::WriterStats;
@@ -364,6 +364,18 @@ impl Store for PgStore {
         read::step_attempts(&self.reader().await?, run, Some(step_id)).await
     }
 
+    async fn get_signal(&self, _name: &str, _seq_id: Option<i64>) -> Result<Option<SignalRow>> {
+        Err(signals_unsupported())
+    }
+
+    async fn find_signals(&self, _query: &SignalQuery) -> Result<Vec<SignalRow>> {
+        Err(signals_unsupported())
+    }
+
+    async fn list_triggers(&self, _workflow_id: Option<&str>) -> Result<Vec<TriggerRow>> {
+        Err(signals_unsupported())
+    }
+
     async fn next_sequence_value(&self, name: &str) -> Result<i64> {
         let outcome = self
             .write(vec![WriteOp::NextSequence {
@@ -377,6 +389,12 @@ impl Store for PgStore {
             ))),
         }
     }
+}
+
+fn signals_unsupported() -> StoreError {
+    StoreError::Database(
+        "signals and triggers are not supported by the PostgreSQL backend yet".to_string(),
+    )
 }
 
 #[cfg(test)]

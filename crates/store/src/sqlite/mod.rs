@@ -7,6 +7,7 @@
 
 mod migrations;
 mod read;
+mod signals;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -16,8 +17,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use crate::{
-    InstanceRow, Result, RunKey, StepAttemptRow, Store, StoreError, VersionRow, WorkflowDeletion,
-    WorkflowRow, WriteOp, WriteOutcome,
+    InstanceRow, Result, RunKey, SignalQuery, SignalRow, StepAttemptRow, Store, StoreError,
+    TriggerRow, VersionRow, WorkflowDeletion, WorkflowRow, WriteOp, WriteOutcome,
 };
 
 /// How hard SQLite works to keep a commit on disk.
@@ -283,5 +284,22 @@ impl Store for SqliteStore {
                 "sequence write returned {other:?}"
             ))),
         }
+    }
+
+    async fn get_signal(&self, name: &str, seq_id: Option<i64>) -> Result<Option<SignalRow>> {
+        let name = name.to_string();
+        self.read(move |c| signals::get_signal(c, &name, seq_id))
+            .await
+    }
+
+    async fn find_signals(&self, query: &SignalQuery) -> Result<Vec<SignalRow>> {
+        let query = query.clone();
+        self.read(move |c| signals::find_signals(c, &query)).await
+    }
+
+    async fn list_triggers(&self, workflow_id: Option<&str>) -> Result<Vec<TriggerRow>> {
+        let id = workflow_id.map(str::to_string);
+        self.read(move |c| signals::list_triggers(c, id.as_deref()))
+            .await
     }
 }

@@ -316,6 +316,13 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
             )?;
             Ok(WriteOutcome::Sequence(value))
         }
+        WriteOp::AddSignal(s) => super::signals::add_signal(conn, s).map(WriteOutcome::Signal),
+        WriteOp::PutTrigger(t) => super::signals::put_trigger(conn, t).map(|()| WriteOutcome::Done),
+        WriteOp::DeleteTrigger {
+            workflow_id,
+            trigger_uuid,
+        } => super::signals::delete_trigger(conn, workflow_id, trigger_uuid)
+            .map(|()| WriteOutcome::Done),
     }
 }
 
