@@ -151,6 +151,8 @@ impl Engine {
                 }
                 other => other.into(),
             })?;
+        // Only the active version's triggers fire.
+        self.refresh_triggers_logged(workflow_id).await;
         Ok(())
     }
 }

@@ -239,7 +239,11 @@ impl Engine {
                 ts,
             };
             match self.inner.store.write(vec![op]).await {
-                Ok(_) => return Ok(next),
+                Ok(_) => {
+                    // Trigger flags (`*_trigger_disabled`) may have changed.
+                    self.refresh_triggers_logged(workflow_id).await;
+                    return Ok(next);
+                }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -304,7 +304,10 @@ async fn bypass_skips_pending_dependencies() {
         .bypass_signal_dependencies(&run, "after", Some(User::new("ops")))
         .await
         .unwrap_err();
-    assert!(matches!(refused, EngineError::Conflict(_)), "{refused:?}");
+    assert!(
+        matches!(refused, EngineError::Invalid { .. }),
+        "{refused:?}"
+    );
     e.bypass_signal_dependencies(&run, "wait", Some(User::new("ops")))
         .await
         .expect("bypass");

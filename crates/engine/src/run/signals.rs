@@ -297,7 +297,8 @@ impl RunActor {
             .map(|si| si.runtime_state.status);
         if status != Some(S::WaitingForSignals) || self.terminating.is_some() {
             let shown = status.map(|s| s.as_str()).unwrap_or("NOT_CREATED");
-            let _ = reply.send(Err(EngineError::Conflict(format!(
+            // Maestro answers 400 for a step that is not waiting for signals.
+            let _ = reply.send(Err(EngineError::invalid(format!(
                 "Cannot bypass the signal dependencies of step [{step_id}] in status [{shown}]: it is not WAITING_FOR_SIGNALS"
             ))));
             return;

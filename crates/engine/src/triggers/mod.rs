@@ -202,6 +202,15 @@ impl Engine {
             .await
     }
 
+    /// [`Engine::refresh_triggers`] after a change that has already been made durable: a
+    /// failure here must not turn that change into an error, so it is logged (the triggers are
+    /// re-read at the next start of the engine).
+    pub(crate) async fn refresh_triggers_logged(&self, workflow_id: &str) {
+        if let Err(e) = self.refresh_triggers(workflow_id).await {
+            tracing::error!(workflow_id, error = %e, "cannot refresh the workflow's triggers");
+        }
+    }
+
     /// Every trigger of every workflow with its state (`baton triggers list`).
     pub async fn list_triggers(&self) -> Result<Vec<TriggerInfo>> {
         list_triggers(

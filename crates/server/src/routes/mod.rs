@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod health;
 pub mod instances;
+pub mod signals;
 pub mod steps;
 pub mod unsupported;
 pub mod workflows;
@@ -156,6 +157,7 @@ pub fn all() -> Vec<Route> {
     routes.extend(actions::routes());
     routes.extend(instances::routes());
     routes.extend(steps::routes());
+    routes.extend(signals::routes());
     routes.extend(unsupported::routes());
     routes
 }

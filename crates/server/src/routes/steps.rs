@@ -57,7 +57,11 @@ pub fn routes() -> Vec<Route> {
         step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/stop", "Stopping a single step", "Stop a step"),
         step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/kill", "Killing a single step", "Kill a step"),
         step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/skip", "Skipping a step", "Skip a step"),
-        step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/bypass", "Bypassing step signal dependencies", "Bypass a step's signal dependencies"),
+        Route::new(Method::PUT, "/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/bypass", TAG, bypass)
+            .summary("Bypass a step's signal dependencies (the step must be WAITING_FOR_SIGNALS)")
+            .user()
+            .query("blocking", "boolean", "accepted for compatibility: the action is always durable when answered")
+            .returns(200, "StepInstanceActionResponse"),
         stub(Method::POST, "/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/restart", TAG, "Restarting a step")
             .summary("Restart a step")
             .user()
@@ -191,4 +195,58 @@ async fn logs(State(s): State<AppState>, p: PathParams, q: QueryParams) -> ApiRe
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// Maestro's `StepInstanceActionResponse` ("omit defaults").
+#[derive(serde::Serialize)]
+struct StepInstanceActionResponse {
+    workflow_id: String,
+    workflow_instance_id: i64,
+    workflow_run_id: i64,
+    step_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_attempt_id: Option<i64>,
+    timeline_event: baton_model::instance::TimelineEvent,
+}
+
+/// BYPASS_STEP_DEPENDENCIES on the step in the latest run of the instance.
+async fn bypass(
+    State(s): State<AppState>,
+    p: PathParams,
+    caller: crate::extract::Caller,
+) -> ApiResult<Json<StepInstanceActionResponse>> {
+    let wid = p.str("wid");
+    let iid = p.id("iid")?;
+    let sid = p.str("sid");
+    let run = s.engine.get_instance_run(wid, iid, None).await?;
+    let key = RunKey {
+        workflow_id: wid.to_string(),
+        instance_id: iid,
+        run_id: run.workflow_run_id,
+    };
+    let user = caller.0;
+    s.engine
+        .bypass_signal_dependencies(&key, sid, Some(user.clone()))
+        .await?;
+    let attempt = s
+        .engine
+        .latest_attempts(&key)
+        .await?
+        .into_iter()
+        .find(|a| a.step_id == sid)
+        .map(|a| a.step_attempt_id);
+    Ok(Json(StepInstanceActionResponse {
+        workflow_id: wid.to_string(),
+        workflow_instance_id: iid,
+        workflow_run_id: run.workflow_run_id,
+        step_id: sid.to_string(),
+        step_attempt_id: attempt,
+        timeline_event: baton_model::instance::TimelineEvent::info(
+            baton_engine::clock::now_millis(),
+            format!(
+                "User [{}] bypassed the signal dependencies of step [{sid}]",
+                user.name
+            ),
+        ),
+    }))
 }

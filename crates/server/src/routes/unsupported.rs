@@ -23,7 +23,6 @@ pub fn stub(
 
 pub fn routes() -> Vec<Route> {
     const BREAKPOINTS: &str = "Step breakpoints";
-    const SIGNALS: &str = "Signals";
     const TAG_PERMITS: &str = "Tag permits";
     const JOB_TEMPLATES: &str = "Job templates";
     const FLOW: &str = "The internal flow-engine RPC (cluster mode)";
@@ -50,11 +49,6 @@ pub fn routes() -> Vec<Route> {
         stub(Method::PUT, "/api/v3/workflows/steps/breakpoints/{wid}/instances/{iid}/runs/{rid}/steps/{sid}/attempts/{attempt}/actions/resume", "breakpoints", BREAKPOINTS)
             .summary("Resume an attempt paused at a breakpoint")
             .user(),
-        stub(Method::POST, "/api/v3/signals", "signals", SIGNALS)
-            .summary("Announce a signal")
-            .json_body("SignalCreateRequest"),
-        stub(Method::GET, "/api/v3/signals/{name}/instances/{seq}", "signals", SIGNALS)
-            .summary("Get a signal instance (a number or latest)"),
         stub(Method::POST, "/api/v3/tag-permits", "tag permits", TAG_PERMITS)
             .summary("Create or update a tag permit")
             .user()
