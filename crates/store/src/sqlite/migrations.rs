@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use crate::Result;
 
 /// (version, SQL) in ascending order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_flow.sql")),
+];
 
 /// Applies every migration the database has not recorded yet, in version order, each in its
 /// own transaction. Membership, not a high-water mark, decides: branches developed in parallel

@@ -184,6 +184,27 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
             )?;
             Ok(WriteOutcome::Sequence(value))
         }
+        WriteOp::PutTagPermit(p) => {
+            conn.execute(
+                "INSERT INTO tag_permit (tag, max_allowed, timeline, extra_info, create_ts, modify_ts) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tag) DO UPDATE SET \
+                 max_allowed = excluded.max_allowed, timeline = excluded.timeline, \
+                 extra_info = excluded.extra_info, modify_ts = excluded.modify_ts",
+                params![
+                    p.tag,
+                    p.max_allowed,
+                    p.timeline,
+                    p.extra_info,
+                    p.create_ts,
+                    p.modify_ts
+                ],
+            )?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::DeleteTagPermit { tag } => {
+            conn.execute("DELETE FROM tag_permit WHERE tag = ?1", params![tag])?;
+            Ok(WriteOutcome::Done)
+        }
     }
 }
 

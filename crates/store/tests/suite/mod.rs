@@ -1,6 +1,8 @@
 //! The store's behavioural suite: every backend must pass it. Each check takes a fresh, empty
 //! store; backends provide the constructor (see `sqlite.rs`).
 
+pub mod flow;
+
 use std::sync::Arc;
 
 use baton_store::{
