@@ -79,6 +79,7 @@ pub(crate) struct EngineInner {
     pub events: broadcast::Sender<EngineEvent>,
     pub services: Arc<dyn EvalServices>,
     pub compiled: crate::compiled::Cache,
+    pub permits: crate::permits::Permits,
 }
 
 impl Engine {
@@ -99,6 +100,7 @@ impl Engine {
                 events,
                 services,
                 compiled: crate::compiled::Cache::default(),
+                permits: crate::permits::Permits::default(),
             }),
         };
         crate::recovery::resume_all(&engine).await?;

@@ -10,7 +10,9 @@ mod compiled;
 mod dryrun;
 mod engine;
 mod error;
+mod ids;
 pub mod params;
+mod permits;
 mod persist;
 mod queue;
 mod reads;
@@ -23,4 +25,5 @@ mod workflows;
 
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
+pub use permits::TagPermit;
 pub use run::RunAction;

@@ -14,8 +14,15 @@
 //! turn after the commit that made it succeed.
 
 mod actor;
+mod children;
+mod flow;
+mod foreach;
+mod intervals;
 mod outcome;
+mod permit;
 mod step;
+mod subworkflow;
+mod while_loop;
 
 use baton_model::definition::User;
 use baton_model::instance::{StepInstance, WorkflowInstance};
@@ -67,8 +74,25 @@ pub(crate) enum RunMsg {
         reason: Option<String>,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// A child run (loop iteration or subworkflow) of one of this run's steps reached a
+    /// terminal status, durably.
+    ChildEnded(Box<ChildEnded>),
+    /// A step waiting for tag permits got them.
+    PermitGranted { node: usize, attempt_id: i64 },
     /// Stop working (engine shutdown) without changing the run's status.
     Shutdown,
+}
+
+/// What a child run tells its parent when it ends.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildEnded {
+    /// The parent step and attempt that started the child.
+    pub step_id: String,
+    pub attempt_id: i64,
+    pub child: baton_store::RunKey,
+    pub status: baton_model::instance::WorkflowInstanceStatus,
+    /// The child's final runtime overview (its leaf rollup included).
+    pub overview: Option<baton_model::instance::WorkflowRuntimeOverview>,
 }
 
 /// Starts the actor of a run. `attempts` are the run's stored step attempts when resuming after

@@ -36,11 +36,11 @@ fn poll_once(fut: &mut RuntimeFuture) -> Poll<RuntimeResult> {
 }
 
 impl RunActor {
-    fn attempt(&self, node: usize) -> Option<&StepInstance> {
+    pub(super) fn attempt(&self, node: usize) -> Option<&StepInstance> {
         self.steps[node].attempt.as_ref()
     }
 
-    fn attempt_mut(&mut self, node: usize) -> Option<&mut StepInstance> {
+    pub(super) fn attempt_mut(&mut self, node: usize) -> Option<&mut StepInstance> {
         self.steps[node].attempt.as_mut()
     }
 
@@ -111,7 +111,7 @@ impl RunActor {
     }
 
     /// Moves a step's attempt to `status`, stamping the matching runtime-state time.
-    fn set_status(&mut self, node: usize, status: S) {
+    pub(super) fn set_status(&mut self, node: usize, status: S) {
         let now = now_millis();
         let Some(si) = self.attempt_mut(node) else {
             return;
@@ -132,15 +132,18 @@ impl RunActor {
             _ => {}
         }
         self.touch(node);
+        if status.is_terminal() {
+            self.release_permits(node);
+        }
     }
 
-    fn add_timeline(&mut self, node: usize, event: TimelineEvent) {
+    pub(super) fn add_timeline(&mut self, node: usize, event: TimelineEvent) {
         if let Some(si) = self.attempt_mut(node) {
             si.timeline.get_or_insert_with(Timeline::default).add(event);
         }
     }
 
-    fn fail_internally(&mut self, node: usize, message: String) {
+    pub(super) fn fail_internally(&mut self, node: usize, message: String) {
         let now = now_millis();
         self.add_timeline(
             node,
@@ -215,10 +218,19 @@ impl RunActor {
                     }
                 },
                 S::WaitingForPermits => {
+                    if !self.acquire_permits(node) {
+                        return;
+                    }
                     self.set_status(node, S::Starting);
                     self.arm_step_timeout(node);
                 }
                 S::Starting => {
+                    if self.is_flow_step(node) {
+                        if !self.start_flow_step(node).await {
+                            return;
+                        }
+                        continue;
+                    }
                     let Some(runtime) = self.runtime_of(node) else {
                         let ty = self.wf.step(node).step_type();
                         self.fail_internally(
@@ -248,6 +260,12 @@ impl RunActor {
                     }
                 }
                 S::Running => {
+                    if self.is_flow_step(node) {
+                        if !self.run_flow_step(node).await {
+                            return;
+                        }
+                        continue;
+                    }
                     let Some(runtime) = self.runtime_of(node) else {
                         return;
                     };
@@ -340,7 +358,7 @@ impl RunActor {
         Ok(())
     }
 
-    fn eval_scope(&self, node: usize) -> EvalScope {
+    pub(super) fn eval_scope(&self, node: usize) -> EvalScope {
         let si = self.attempt(node);
         let step = self.wf.step(node);
         let step_type_info = match &step.kind {
@@ -365,7 +383,7 @@ impl RunActor {
             }),
             upstream: self.upstream.clone(),
             step_ids: self.wf.step_ids.clone(),
-            services: self.engine.inner.services.clone(),
+            services: self.run_services(),
         }
     }
 
@@ -517,7 +535,12 @@ impl RunActor {
     }
 
     /// Applies a runtime result. True when the state machine should continue (`drive`).
-    async fn apply_result(&mut self, node: usize, phase: Phase, result: RuntimeResult) -> bool {
+    pub(super) async fn apply_result(
+        &mut self,
+        node: usize,
+        phase: Phase,
+        result: RuntimeResult,
+    ) -> bool {
         let RuntimeResult {
             state,
             artifacts,
@@ -853,7 +876,7 @@ impl RunActor {
         self.drive(node).await;
     }
 
-    fn arm_step_timeout(&mut self, node: usize) {
+    pub(super) fn arm_step_timeout(&mut self, node: usize) {
         let Some(si) = self.attempt(node) else {
             return;
         };
@@ -915,6 +938,10 @@ impl RunActor {
         }
         let status = self.attempt(node).map(|s| s.runtime_state.status);
         if !matches!(status, Some(S::Starting | S::Running | S::Finishing)) {
+            return;
+        }
+        if self.is_flow_step(node) {
+            self.stop_flow_step(node).await;
             return;
         }
         let Some(runtime) = self.runtime_of(node) else {
@@ -1019,6 +1046,10 @@ impl RunActor {
             self.arm_retry(node, status);
         } else if status.is_terminal() {
             // Failed for good: nothing to do.
+        } else if matches!(status, S::Starting | S::Running | S::Finishing)
+            && self.is_flow_step(node)
+        {
+            self.resume_flow_step(node);
         } else if matches!(status, S::Starting | S::Running | S::Finishing) {
             let resumable = self.runtime_of(node).is_some_and(|r| r.resumable());
             if resumable {

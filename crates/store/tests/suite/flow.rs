@@ -65,7 +65,13 @@ pub async fn runs_are_listed_by_status_and_queue_flag(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
-    assert!(store.list_runs_with_status("w", &[], None, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_runs_with_status("w", &[], None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn latest_attempts_of_a_step_across_instances(store: Arc<dyn Store>) {
@@ -79,7 +85,10 @@ pub async fn latest_attempts_of_a_step_across_instances(store: Arc<dyn Store>) {
     let mut run2 = instance("w", "u2-run2");
     run2.instance_id = Some(2);
     run2.run_id = 2;
-    store.write(vec![WriteOp::CreateInstance(run2)]).await.unwrap();
+    store
+        .write(vec![WriteOp::CreateInstance(run2)])
+        .await
+        .unwrap();
     let writes = vec![
         attempt(&key("w", 1, 1), "job", 1, "USER_FAILED", Some("{}")),
         attempt(&key("w", 1, 1), "job", 2, "SUCCEEDED", Some("{}")),
