@@ -106,6 +106,8 @@ impl RunActor {
         attempts: Vec<StepInstance>,
     ) -> Result<()> {
         let runtime_workflow = std::mem::take(&mut instance.runtime_workflow);
+        // The run's own definition may differ from the cached one in what a parent passed down.
+        let flow = super::flow::FlowSteps::new(runtime_workflow.instance_step_concurrency);
         let wf = engine.inner.compiled.get_or_compile(
             &instance.workflow_id,
             instance.workflow_version_id,
@@ -156,7 +158,7 @@ impl RunActor {
             run_timer: None,
             ended: false,
             stopping: false,
-            flow: super::flow::FlowSteps::default(),
+            flow,
         };
         tokio::spawn(actor.run(attempts));
         Ok(())

@@ -361,7 +361,7 @@ impl RunActor {
                 }
             )),
             tags: Some(TagList(tags.0)),
-            instance_step_concurrency: self.wf.workflow.instance_step_concurrency,
+            instance_step_concurrency: self.flow.instance_step_concurrency,
             steps: step.body().map(<[_]>::to_vec).unwrap_or_default(),
             ..Workflow::default()
         };

@@ -58,6 +58,17 @@ pub(crate) struct FlowSteps {
     pub(super) full_params: Option<Arc<Params>>,
     /// The services evaluations of this run use (`params.getFromForeach`, …).
     pub(super) services: OnceLock<Arc<dyn EvalServices>>,
+    /// `instance_step_concurrency` of this run (a parent's overrides the definition's).
+    pub(super) instance_step_concurrency: Option<i64>,
+}
+
+impl FlowSteps {
+    pub(super) fn new(instance_step_concurrency: Option<i64>) -> Self {
+        FlowSteps {
+            instance_step_concurrency,
+            ..FlowSteps::default()
+        }
+    }
 }
 
 impl RunActor {

@@ -380,7 +380,7 @@ impl RunActor {
 
     /// `min(concurrency, instance step concurrency)` (§4.3), the latter defaulting to 20.
     fn foreach_limit(&self, concurrency: Option<i64>) -> i64 {
-        let isc = self.wf.workflow.instance_step_concurrency;
+        let isc = self.flow.instance_step_concurrency;
         let sc = self.instance.run_properties.step_concurrency;
         let derived = match (isc, sc) {
             (Some(a), Some(b)) => a.min(b),

@@ -21,7 +21,7 @@ impl RunActor {
             workflow_id: &self.key.workflow_id,
             correlation_id: &correlation,
             step_concurrency: self.instance.run_properties.step_concurrency,
-            instance_step_concurrency: self.wf.workflow.instance_step_concurrency,
+            instance_step_concurrency: self.flow.instance_step_concurrency,
             step_id: &step.id,
             is_leaf: step.step_type().is_leaf(),
             tags,

@@ -199,7 +199,7 @@ impl RunActor {
             request_id,
             run_params,
             correlation_id: self.instance.correlation_id_or_default(),
-            instance_step_concurrency: self.wf.workflow.instance_step_concurrency,
+            instance_step_concurrency: self.flow.instance_step_concurrency,
             group_info: self.instance.group_info,
         };
         let resp = self
