@@ -1,0 +1,430 @@
+//! Control-flow behaviour beyond the samples: foreach failure modes and concurrency, stop and
+//! timeout propagation to children, `params.getFromForeach` / `getFromSubworkflow`, the depth
+//! limit, empty loops, while failures.
+
+mod common;
+
+use std::time::Duration;
+
+use baton_model::instance::{Artifact, StepInstance, WorkflowInstance};
+use baton_store::RunKey;
+use common::Harness;
+use serde_json::{Value, json};
+
+fn wf(id: &str, props: Value, steps: Value) -> String {
+    let mut p = json!({"owner": "tester"});
+    if let (Value::Object(base), Value::Object(extra)) = (&mut p, props) {
+        base.extend(extra);
+    }
+    json!({"properties": p, "workflow": {"id": id, "steps": steps}}).to_string()
+}
+
+/// A scripted (Titus) body step whose outcome depends on the loop param `i`: `fail_at` fails
+/// fatally, every other iteration sleeps `ms`.
+fn scripted_body(fail_at: i64, ms: u64) -> Value {
+    json!({"step": {"id": "job", "type": "Titus", "params": {"outcomes": {
+        "expression": format!("if (i == {fail_at}) return new String[]{{'FATAL_ERROR'}}; return new String[]{{'SLEEP:{ms}'}};"),
+        "type": "STRING_ARRAY"}}}})
+}
+
+fn foreach(id: &str, n: i64, concurrency: i64, failure_mode: Option<&str>, body: Value) -> Value {
+    let mut step = json!({"id": id, "concurrency": concurrency,
+        "params": {"loop_params": {"type": "MAP", "value": {
+            "i": {"expression": format!("Util.intsBetween(1, {}, 1)", n + 1), "type": "LONG_ARRAY"}}}},
+        "steps": [body]});
+    if let Some(m) = failure_mode {
+        step["failure_mode"] = json!(m);
+    }
+    json!({"foreach": step})
+}
+
+fn step<'a>(steps: &'a [StepInstance], id: &str) -> &'a StepInstance {
+    steps
+        .iter()
+        .find(|s| s.step_id == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+fn status(steps: &[StepInstance], id: &str) -> String {
+    step(steps, id).runtime_state.status.as_str().to_string()
+}
+
+fn foreach_artifact(si: &StepInstance) -> baton_model::instance::ForeachArtifact {
+    match si.artifacts.as_ref().and_then(|a| a.get("maestro_foreach")) {
+        Some(Artifact::Foreach(a)) => a.clone(),
+        other => panic!("no foreach artifact: {other:?}"),
+    }
+}
+
+async fn iterations(h: &Harness, workflow_id: &str) -> Vec<WorkflowInstance> {
+    let mut out = Vec::new();
+    for row in h
+        .engine
+        .store()
+        .list_instances(workflow_id, None, 100_000)
+        .await
+        .unwrap()
+    {
+        out.push(
+            h.engine
+                .get_instance_run(workflow_id, row.key.instance_id, Some(row.key.run_id))
+                .await
+                .unwrap(),
+        );
+    }
+    out.sort_by_key(|w| w.workflow_instance_id);
+    out
+}
+
+fn peak(intervals: &[(i64, i64)]) -> usize {
+    let mut events: Vec<(i64, i32)> = Vec::new();
+    for (s, e) in intervals {
+        events.push((*s, 1));
+        events.push((*e, -1));
+    }
+    events.sort();
+    let (mut now, mut max) = (0i32, 0i32);
+    for (_, d) in events {
+        now += d;
+        max = max.max(now);
+    }
+    max as usize
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreach_fail_after_running_stops_launching_and_lets_running_iterations_finish() {
+    let h = Harness::scripted().await;
+    let id = h
+        .push_json(&wf(
+            "fe-after",
+            json!({}),
+            json!([foreach("loop", 6, 2, None, scripted_body(3, 100))]),
+        ))
+        .await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "FAILED");
+    assert_eq!(status(&steps, "loop"), "FATALLY_FAILED");
+    let a = foreach_artifact(step(&steps, "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    // Iteration 3 failed; 5 and 6 were never created; the others ran to their end.
+    assert!(its.len() == 3 || its.len() == 4, "{} iterations", its.len());
+    for it in &its {
+        let expected = if it.workflow_instance_id == 3 {
+            "FAILED"
+        } else {
+            "SUCCEEDED"
+        };
+        assert_eq!(
+            it.status.as_str(),
+            expected,
+            "iteration {}",
+            it.workflow_instance_id
+        );
+    }
+    let stats = a.foreach_overview.unwrap().stats.unwrap();
+    assert_eq!(stats.values().sum::<i64>(), its.len() as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreach_fail_immediately_stops_running_iterations_and_the_run() {
+    let h = Harness::scripted().await;
+    let steps = json!([
+        foreach("loop", 6, 3, Some("FAIL_IMMEDIATELY"), scripted_body(3, 5000)),
+        {"step": {"id": "side", "type": "Sleep", "params": {"sleep_seconds": {"value": 30, "type": "LONG"}}}}
+    ]);
+    let id = h.push_json(&wf("fe-now", json!({}), steps)).await;
+    let begin = std::time::Instant::now();
+    let (wi, steps) = h.run(&id, None).await;
+    assert!(
+        begin.elapsed() < Duration::from_secs(5),
+        "nothing waited for the sleeps"
+    );
+    assert_eq!(wi.status.as_str(), "FAILED");
+    assert_eq!(status(&steps, "loop"), "FATALLY_FAILED");
+    assert_eq!(status(&steps, "side"), "STOPPED");
+    let a = foreach_artifact(step(&steps, "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(its.len(), 3);
+    let statuses: Vec<&str> = its.iter().map(|w| w.status.as_str()).collect();
+    assert_eq!(statuses, vec!["STOPPED", "STOPPED", "FAILED"]);
+    // The stopped iterations' body steps were stopped too.
+    for it in &its[..2] {
+        let key = RunKey {
+            workflow_id: it.workflow_id.clone(),
+            instance_id: it.workflow_instance_id,
+            run_id: 1,
+        };
+        let body = h.engine.latest_attempts(&key).await.unwrap();
+        assert_eq!(status(&body, "job"), "STOPPED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreach_ignore_failure_completes_with_error_and_downstream_runs() {
+    let h = Harness::scripted().await;
+    let mut fe = foreach("loop", 4, 4, Some("IGNORE_FAILURE"), scripted_body(2, 10));
+    fe["foreach"]["transition"] = json!({"successors": {"after": "true"}});
+    let steps = json!([fe, {"step": {"id": "after", "type": "NoOp"}}]);
+    let id = h.push_json(&wf("fe-ignore", json!({}), steps)).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    assert_eq!(status(&steps, "loop"), "COMPLETED_WITH_ERROR");
+    assert_eq!(status(&steps, "after"), "SUCCEEDED");
+    // The failed leaf shows in the rollup.
+    let rollup = wi.runtime_overview.unwrap().rollup_overview.unwrap();
+    let failed = rollup
+        .overview
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| s.as_str() == "FATALLY_FAILED");
+    assert_eq!(failed.map(|(_, c)| c.cnt), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreach_concurrency_is_never_exceeded() {
+    let h = Harness::new().await;
+    let body = json!({"step": {"id": "nap", "type": "Sleep", "params": {"sleep_seconds": {"value": 0.05, "type": "DOUBLE"}}}});
+    let id = h
+        .push_json(&wf(
+            "fe-conc",
+            json!({}),
+            json!([foreach("loop", 24, 3, None, body)]),
+        ))
+        .await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    let a = foreach_artifact(step(&steps, "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(its.len(), 24);
+    // An iteration holds its slot from creation to its end.
+    let spans: Vec<(i64, i64)> = its
+        .iter()
+        .map(|w| (w.create_time.unwrap(), w.end_time.unwrap()))
+        .collect();
+    let p = peak(&spans);
+    assert!((2..=3).contains(&p), "peak {p}");
+    // Launched in index order.
+    for w in its.windows(2) {
+        assert!(w[0].create_time <= w[1].create_time);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_and_single_iteration_loops() {
+    let h = Harness::new().await;
+    let empty = json!({"foreach": {"id": "none", "params": {"loop_params": {"type": "MAP", "value": {
+        "i": {"value": [], "type": "LONG_ARRAY"}}}}, "steps": [{"step": {"id": "a", "type": "NoOp"}}]}});
+    let single = json!({"foreach": {"id": "one", "params": {"loop_params": {"type": "MAP", "value": {}}},
+        "steps": [{"step": {"id": "b", "type": "NoOp"}}]}});
+    let id = h
+        .push_json(&wf("fe-empty", json!({}), json!([empty, single])))
+        .await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    assert_eq!(foreach_artifact(step(&steps, "none")).total_loop_count, 0);
+    let one = foreach_artifact(step(&steps, "one"));
+    assert_eq!(one.total_loop_count, 1);
+    let its = iterations(&h, one.foreach_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(its.len(), 1);
+    let li = its[0].params.as_ref().unwrap()["loop_index"]
+        .evaluated_result
+        .clone();
+    assert_eq!(li.map(|v| v.to_json()), Some(json!(0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_run_stops_its_iterations_and_subworkflow_children() {
+    let h = Harness::new().await;
+    let nap = json!({"step": {"id": "nap", "type": "Sleep", "params": {"sleep_seconds": {"value": 60, "type": "LONG"}}}});
+    h.push_json(&wf(
+        "sw-child",
+        json!({"run_strategy": "parallel"}),
+        json!([nap.clone()]),
+    ))
+    .await;
+    let steps = json!([
+        foreach("loop", 10, 2, None, nap),
+        {"subworkflow": {"id": "sub", "params": {"subworkflow_id": {"value": "sw-child", "type": "STRING"}}}}
+    ]);
+    let id = h.push_json(&wf("stop-tree", json!({}), steps)).await;
+    let resp = h
+        .engine
+        .start_workflow(&id, "latest", common_start(), None)
+        .await
+        .unwrap();
+    let key = RunKey {
+        workflow_id: id.clone(),
+        instance_id: resp.workflow_instance_id,
+        run_id: 1,
+    };
+    // Wait until both iterations and the child are running.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.engine.live_runs() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "children did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.engine
+        .act_on_run(&key, baton_engine::RunAction::Stop, None, None)
+        .await
+        .unwrap();
+    let mut events = h.engine.subscribe();
+    assert_eq!(
+        h.wait_terminal(&key, &mut events, Duration::from_secs(10))
+            .await
+            .as_str(),
+        "STOPPED"
+    );
+    let steps = h.engine.latest_attempts(&key).await.unwrap();
+    assert_eq!(status(&steps, "loop"), "STOPPED");
+    assert_eq!(status(&steps, "sub"), "STOPPED");
+    let a = foreach_artifact(step(&steps, "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(its.len(), 2, "no iteration launched after the stop");
+    assert!(its.iter().all(|w| w.status.as_str() == "STOPPED"));
+    let child = h
+        .engine
+        .get_instance_run("sw-child", 1, None)
+        .await
+        .unwrap();
+    assert_eq!(child.status.as_str(), "STOPPED");
+    assert_eq!(h.engine.live_runs(), 0);
+}
+
+fn common_start() -> baton_model::api::WorkflowStartRequest {
+    baton_model::api::WorkflowStartRequest {
+        initiator: baton_model::instance::Initiator::manual(None),
+        request_time: None,
+        request_id: None,
+        runtime_tags: None,
+        run_params: None,
+        artifacts: None,
+        persist_failed_run: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreach_step_timeout_times_it_out_and_stops_its_iterations() {
+    let h = Harness::new().await;
+    let nap = json!({"step": {"id": "nap", "type": "Sleep", "params": {"sleep_seconds": {"value": 60, "type": "LONG"}}}});
+    let mut fe = foreach("loop", 3, 3, None, nap);
+    fe["foreach"]["timeout"] = json!(1);
+    let id = h.push_json(&wf("fe-timeout", json!({}), json!([fe]))).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "TIMED_OUT");
+    assert_eq!(status(&steps, "loop"), "TIMED_OUT");
+    let a = foreach_artifact(step(&steps, "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(its.len(), 3);
+    assert!(its.iter().all(|w| w.status.as_str() == "STOPPED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_from_foreach_and_get_from_subworkflow_read_children_params() {
+    let h = Harness::new().await;
+    let inner = json!([{"step": {"id": "inner", "type": "NoOp",
+        "params": {"out": {"expression": "'hello ' + greeting", "type": "STRING"}}}}]);
+    h.push_json(
+        &json!({"properties": {"owner": "tester"}, "workflow": {"id": "child-wf",
+            "params": {"greeting": {"value": "nobody", "type": "STRING"}}, "steps": inner}})
+        .to_string(),
+    )
+    .await;
+    let body = json!({"step": {"id": "job", "type": "NoOp",
+        "params": {"x": {"expression": "i * 10", "type": "LONG"}, "s": {"expression": "'v' + i", "type": "STRING"}}}});
+    let mut fe = foreach("loop", 3, 2, None, body);
+    fe["foreach"]["transition"] = json!({"successors": {"read": "true"}});
+    let sub = json!({"subworkflow": {"id": "sub",
+        "transition": {"successors": {"read": "true"}},
+        "params": {"subworkflow_id": {"value": "child-wf", "type": "STRING"},
+                   "greeting": {"value": "world", "type": "STRING"}}}});
+    let read = json!({"step": {"id": "read", "type": "NoOp", "params": {
+        "xs": {"expression": "params.getFromForeach('loop', 'job', 'x')", "type": "LONG_ARRAY"},
+        "ss": {"expression": "params.getFromForeach('loop', 'job', 's')", "type": "STRING_ARRAY"},
+        "out": {"expression": "params.getFromSubworkflow('sub', 'inner', 'out')", "type": "STRING"}}}});
+    let id = h
+        .push_json(&wf("reader", json!({}), json!([fe, sub, read])))
+        .await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(
+        wi.status.as_str(),
+        "SUCCEEDED",
+        "{:?}",
+        step(&steps, "read").timeline
+    );
+    let p = step(&steps, "read").params.clone().unwrap();
+    let get = |n: &str| p[n].evaluated_result.as_ref().map(|v| v.to_json());
+    assert_eq!(get("xs"), Some(json!([10, 20, 30])));
+    assert_eq!(get("ss"), Some(json!(["v1", "v2", "v3"])));
+    assert_eq!(get("out"), Some(json!("hello world")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_from_foreach_on_another_kind_of_step_is_an_error() {
+    let h = Harness::new().await;
+    let steps = json!([
+        {"step": {"id": "plain", "type": "NoOp", "transition": {"successors": {"read": "true"}}}},
+        {"step": {"id": "read", "type": "NoOp", "params": {
+            "xs": {"expression": "params.getFromForeach('plain', 'job', 'x')", "type": "LONG_ARRAY"}}}}
+    ]);
+    let id = h.push_json(&wf("bad-reader", json!({}), steps)).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "FAILED");
+    assert_eq!(status(&steps, "read"), "INTERNALLY_FAILED");
+    let text = format!("{:?}", step(&steps, "read").timeline);
+    assert!(text.contains("instead of foreach step"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_subworkflows_stop_at_the_depth_limit() {
+    let h = Harness::new().await;
+    let steps = json!([{"subworkflow": {"id": "again",
+        "params": {"subworkflow_id": {"value": "recursive", "type": "STRING"}}}}]);
+    let id = h
+        .push_json(&wf("recursive", json!({"run_strategy": "parallel"}), steps))
+        .await;
+    let (wi, _) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "FAILED");
+    // Depths 0..=9 exist; the step at depth 9 could not start a tenth level.
+    let rows = h
+        .engine
+        .store()
+        .list_instances(&id, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 10);
+    let deepest = rows.iter().max_by_key(|r| r.depth).unwrap();
+    assert_eq!(deepest.depth, 9);
+    let key = deepest.key.clone();
+    let attempts = h.engine.latest_attempts(&key).await.unwrap();
+    let text = format!("{:?}", step(&attempts, "again").timeline);
+    assert!(text.contains("depth limit"), "{text}");
+    assert!(rows.iter().all(|r| r.status == "FAILED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_while_iteration_fails_the_while_step() {
+    let h = Harness::scripted().await;
+    let body = json!({"step": {"id": "job", "type": "Titus", "params": {
+        "outcomes": {"expression": "if (i == 2) return new String[]{'FATAL_ERROR'}; return new String[]{'DONE'};", "type": "STRING_ARRAY"},
+        "i": {"expression": "i + 1", "type": "LONG"}}}});
+    let w = json!({"while": {"id": "loop", "condition": "i < 10",
+        "params": {"loop_params": {"type": "MAP", "value": {"i": {"value": 0, "type": "LONG"}}}},
+        "steps": [body]}});
+    let id = h.push_json(&wf("while-fail", json!({}), json!([w]))).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "FAILED");
+    assert_eq!(status(&steps, "loop"), "FATALLY_FAILED");
+    let Some(Artifact::While(a)) = step(&steps, "loop")
+        .artifacts
+        .as_ref()
+        .and_then(|a| a.get("maestro_while"))
+        .cloned()
+    else {
+        panic!()
+    };
+    assert_eq!(a.last_iteration, 3);
+    assert_eq!(a.last_status.map(|s| s.as_str()), Some("FAILED"));
+}
