@@ -222,6 +222,8 @@ async fn last_only_stops_queued_and_running_runs_for_the_newest() {
     let (second, _) = start_one(&h, &id).await;
     let (third, _) = start_one(&h, &id).await;
     assert_eq!(wait(&h, &first).await, "STOPPED");
+    // The second was stopped: while queued, or (if the first ended before the third arrived)
+    // while it ran.
     assert_eq!(wait(&h, &second).await, "STOPPED");
     // The newest one runs (and sleeps): stop it to end the test.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -232,7 +234,6 @@ async fn last_only_stops_queued_and_running_runs_for_the_newest() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(h.engine.latest_attempts(&second).await.unwrap().is_empty());
     h.engine
         .act_on_run(&third, baton_engine::RunAction::Stop, None, None)
         .await

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use baton_model::definition::{StepTransition, Tag, TagList, Workflow};
 use baton_model::instance::{
-    Initiator, InitiatorType, RunConfig, RunPolicy, RunProperties, UpstreamInfo, UpstreamInitiator,
-    WORKFLOW_DEPTH_LIMIT, WorkflowInstance, WorkflowInstanceStatus as W, WorkflowRuntimeOverview,
+    Initiator, InitiatorType, RunConfig, RunPolicy, RunProperties, Timeline, TimelineEvent,
+    UpstreamInfo, UpstreamInitiator, WORKFLOW_DEPTH_LIMIT, WorkflowInstance,
+    WorkflowInstanceStatus as W, WorkflowRuntimeOverview,
 };
 use baton_model::params::{ParamDefinition, ParamMap, ParamSource, ParamValue};
 use baton_store::{NewInstance, ParentRef, RunKey, WriteOp};
@@ -90,10 +91,13 @@ impl InlineTemplate {
         values: &[(String, ParamValue)],
         now: i64,
     ) -> Result<(ParamMap, Params), String> {
-        let mut run_params = self.run_params.clone();
-        for (name, v) in values {
-            run_params.insert(name.clone(), ParamDefinition::literal(v.clone()));
-        }
+        // What the iteration stores as its run params: only what is its own. The params every
+        // iteration inherits are in its evaluated `params`; repeating them in `run_params`
+        // (as Maestro does) would double the size of every iteration's row.
+        let own: ParamMap = values
+            .iter()
+            .map(|(name, v)| (name.clone(), ParamDefinition::literal(v.clone())))
+            .collect();
         match &self.params {
             Some(base) => {
                 let mut out = base.clone();
@@ -111,15 +115,17 @@ impl InlineTemplate {
                     p.definition.value = Some(v);
                     p.evaluated_time = Some(now);
                 }
-                Ok((run_params, out))
+                Ok((own, out))
             }
             None => {
+                let mut run_params = self.run_params.clone();
+                run_params.extend(own.clone());
                 let scope = self.scope(now);
                 let merged = params::merge_workflow_params(None, Some(&run_params), self.source())
                     .map_err(|e| e.to_string())?;
                 let evaluated =
                     params::evaluate_workflow_params(&merged, &scope).map_err(|e| e.to_string())?;
-                Ok((run_params, evaluated))
+                Ok((own, evaluated))
             }
         }
     }
@@ -137,7 +143,9 @@ impl InlineTemplate {
         }
     }
 
-    /// One iteration as a run and its row. `dedup_key` becomes the run's uuid.
+    /// One iteration as a run and its row. `dedup_key` becomes the run's uuid. Iterations skip
+    /// the run-strategy queue, so they are created IN_PROGRESS: that saves rewriting the row
+    /// (and its document) just to move it from CREATED.
     pub fn iteration(
         &self,
         iteration_id: i64,
@@ -159,6 +167,10 @@ impl InlineTemplate {
             LoopKind::Foreach => "maestro_foreach",
             LoopKind::While => "maestro_while",
         };
+        let timeline = Timeline::new([TimelineEvent::info(
+            now,
+            "Workflow instance status is updated to [IN_PROGRESS]",
+        )]);
         let instance = WorkflowInstance {
             workflow_id: self.workflow_id.clone(),
             workflow_instance_id: iteration_id,
@@ -183,15 +195,15 @@ impl InlineTemplate {
             timeout_in_millis: None,
             params: Some(evaluated),
             initiator: initiator.clone(),
-            status: W::Created,
+            status: W::InProgress,
             request_time: Some(now),
             create_time: Some(now),
-            start_time: None,
+            start_time: Some(now),
             end_time: None,
             modify_time: Some(now),
             runtime_overview: None,
             artifacts: None,
-            timeline: None,
+            timeline: Some(timeline.clone()),
             aggregated_info: None,
         };
         let row = NewInstance {
@@ -204,13 +216,13 @@ impl InlineTemplate {
             depth: self.ancestors.len() as i64,
             parent: Some(self.parent.clone()),
             group_id: 0,
-            status: W::Created.as_str().to_string(),
+            status: W::InProgress.as_str().to_string(),
             queued: false,
             create_ts: now,
-            start_ts: None,
+            start_ts: Some(now),
             end_ts: None,
             instance: persist::instance_document(&instance).map_err(|e| e.to_string())?,
-            timeline: None,
+            timeline: Some(persist::timeline_json(&timeline).map_err(|e| e.to_string())?),
         };
         Ok((instance, row))
     }

@@ -19,7 +19,12 @@ impl RunActor {
         if self.ended || self.stopping {
             return;
         }
-        if !self.local.is_empty() || self.effects.iter().any(|e| matches!(e, Effect::Release(_))) {
+        // Releasing a step without successors creates nothing: the run may end in the same
+        // write that makes its last step complete.
+        let releases_work = self.effects.iter().any(
+            |e| matches!(e, Effect::Release(node) if !self.wf.dag.successors(*node).is_empty()),
+        );
+        if !self.local.is_empty() || releases_work {
             return;
         }
         let busy = self.steps.iter().any(|slot| {

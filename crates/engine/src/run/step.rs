@@ -424,16 +424,26 @@ impl RunActor {
             .and_then(|m| m.get(&step.id))
             .cloned();
         let scope = self.eval_scope(node);
-        let evaluated = crate::blocking::run(move || {
+        // A step without params of its own gets only the defaults, computed natively (no SEL):
+        // cheaper here than a hop to a blocking thread.
+        let defaults_only = definition.as_ref().is_none_or(|d| d.is_empty())
+            && step_run_params.is_none()
+            && step_type != baton_model::definition::StepType::Notebook;
+        let evaluate = move || {
             let merged = params::merge_step_params(
                 step_type,
                 definition.as_ref(),
                 step_run_params.as_ref(),
             )?;
             params::evaluate_step_params(&merged, &scope)
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        };
+        let evaluated = if defaults_only {
+            evaluate()
+        } else {
+            crate::blocking::run(evaluate)
+                .await
+                .map_err(|e| e.to_string())?
+        }
         .map_err(|e| e.to_string())?;
         let mut evaluated = evaluated;
         evaluated.insert(
