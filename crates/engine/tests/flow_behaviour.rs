@@ -428,3 +428,187 @@ async fn a_failed_while_iteration_fails_the_while_step() {
     assert_eq!(a.last_iteration, 3);
     assert_eq!(a.last_status.map(|s| s.as_str()), Some("FAILED"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_ordering_keeps_iterations_close_to_the_slowest() {
+    let h = Harness::scripted().await;
+    // Iteration 1 is slow, the others fast.
+    let body = json!({"step": {"id": "job", "type": "Titus", "params": {"outcomes": {
+        "expression": "if (i == 1) return new String[]{'SLEEP:600'}; return new String[]{'SLEEP:10'};",
+        "type": "STRING_ARRAY"}}}});
+    for (strict, id) in [(true, "strict-on"), (false, "strict-off")] {
+        let mut fe = foreach("loop", 8, 3, None, body.clone());
+        fe["foreach"]["strict_ordering"] = json!(strict);
+        let id = h.push_json(&wf(id, json!({}), json!([fe]))).await;
+        let (wi, steps) = h.run(&id, None).await;
+        assert_eq!(wi.status.as_str(), "SUCCEEDED");
+        let a = foreach_artifact(step(&steps, "loop"));
+        let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+        assert_eq!(its.len(), 8);
+        let first_end = its[0].end_time.unwrap();
+        let fourth_created = its[3].create_time.unwrap();
+        if strict {
+            // The window [1, 3] cannot move while iteration 1 runs.
+            assert!(
+                fourth_created >= first_end,
+                "strict: 4 started before 1 ended"
+            );
+        } else {
+            assert!(
+                its[7].create_time.unwrap() < first_end,
+                "the others ran ahead"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subworkflow_versions_are_bound_at_launch() {
+    let h = Harness::new().await;
+    let child = |marker: &str, active: bool| {
+        json!({"properties": {"owner": "tester", "run_strategy": "parallel"}, "is_active": active,
+            "workflow": {"id": "versioned", "params": {"marker": {"value": marker, "type": "STRING"}},
+                "steps": [{"step": {"id": "only", "type": "NoOp"}}]}})
+        .to_string()
+    };
+    h.push_json(&child("one", true)).await;
+    h.push_json(&child("two", false)).await;
+    let sub = |id: &str, version: Option<&str>| {
+        let mut params = json!({"subworkflow_id": {"value": "versioned", "type": "STRING"}});
+        if let Some(v) = version {
+            params["subworkflow_version"] = json!({"value": v, "type": "STRING"});
+        }
+        json!({"subworkflow": {"id": id, "params": params}})
+    };
+    let steps = json!([
+        sub("number", Some("1")),
+        sub("latest", Some("latest")),
+        sub("default_active", None),
+        sub("default", Some("default")),
+    ]);
+    let id = h.push_json(&wf("binder", json!({}), steps)).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    for (sid, version, marker) in [
+        ("number", 1, "one"),
+        ("latest", 2, "two"),
+        ("default_active", 1, "one"),
+        ("default", 1, "one"),
+    ] {
+        let Some(Artifact::Subworkflow(a)) = step(&steps, sid)
+            .artifacts
+            .as_ref()
+            .and_then(|a| a.get("maestro_subworkflow"))
+            .cloned()
+        else {
+            panic!("{sid}")
+        };
+        assert_eq!(a.subworkflow_version_id, version, "{sid}");
+        let child = h
+            .engine
+            .get_instance_run("versioned", a.subworkflow_instance_id, None)
+            .await
+            .unwrap();
+        assert_eq!(child.workflow_version_id, version);
+        let m = child.params.as_ref().unwrap()["marker"]
+            .evaluated_result
+            .clone();
+        assert_eq!(m.map(|v| v.to_json()), Some(json!(marker)), "{sid}");
+    }
+    // An unknown version fails the step with the reason.
+    let bad = h
+        .push_json(&wf(
+            "bad-binder",
+            json!({}),
+            json!([sub("nine", Some("9"))]),
+        ))
+        .await;
+    let (wi, steps) = h.run(&bad, None).await;
+    assert_eq!(wi.status.as_str(), "FAILED");
+    assert_eq!(status(&steps, "nine"), "FATALLY_FAILED");
+    assert!(format!("{:?}", step(&steps, "nine").timeline).contains("version [9]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_subworkflow_child_is_stopped_with_its_parent() {
+    let h = Harness::new().await;
+    let nap = json!([{"step": {"id": "nap", "type": "Sleep", "params": {"sleep_seconds": {"value": 0.5, "type": "DOUBLE"}}}}]);
+    h.push_json(&wf(
+        "busy-child",
+        json!({"run_strategy": "sequential"}),
+        nap,
+    ))
+    .await;
+    // Occupy the child workflow's only slot.
+    let first = h
+        .engine
+        .start_workflow("busy-child", "latest", common_start(), None)
+        .await
+        .unwrap();
+    let id = h
+        .push_json(&wf(
+            "waits-for-child",
+            json!({}),
+            json!([{"subworkflow": {"id": "sub", "params": {"subworkflow_id": {"value": "busy-child", "type": "STRING"}}}}]),
+        ))
+        .await;
+    let resp = h
+        .engine
+        .start_workflow(&id, "latest", common_start(), None)
+        .await
+        .unwrap();
+    let key = RunKey {
+        workflow_id: id.clone(),
+        instance_id: resp.workflow_instance_id,
+        run_id: 1,
+    };
+    // The child is queued behind the first run.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let rows = h
+            .engine
+            .store()
+            .list_queued_runs("busy-child", 10)
+            .await
+            .unwrap();
+        if !rows.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child was never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.engine
+        .act_on_run(&key, baton_engine::RunAction::Stop, None, None)
+        .await
+        .unwrap();
+    let mut events = h.engine.subscribe();
+    assert_eq!(
+        h.wait_terminal(&key, &mut events, Duration::from_secs(5))
+            .await
+            .as_str(),
+        "STOPPED"
+    );
+    let child = h
+        .engine
+        .get_instance_run("busy-child", 2, None)
+        .await
+        .unwrap();
+    assert_eq!(child.status.as_str(), "STOPPED");
+    // The queue is consistent: the first run ends and a new start runs at once.
+    let first_key = RunKey {
+        workflow_id: "busy-child".into(),
+        instance_id: first.workflow_instance_id,
+        run_id: 1,
+    };
+    assert_eq!(
+        h.wait_terminal(&first_key, &mut events, Duration::from_secs(5))
+            .await
+            .as_str(),
+        "SUCCEEDED"
+    );
+    let (third, _) = h.run("busy-child", None).await;
+    assert_eq!(third.status.as_str(), "SUCCEEDED");
+}

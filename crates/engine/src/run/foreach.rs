@@ -185,6 +185,9 @@ pub(crate) struct ForeachState {
     template: Option<Arc<InlineTemplate>>,
     /// Concurrency limit (§4.3).
     limit: i64,
+    /// `strict_ordering`: the window runs from the lowest iteration in flight to the highest
+    /// launched one, so iterations never run far ahead of a slow one.
+    strict: bool,
     /// Iterations launched and not known to have ended.
     in_flight: BTreeSet<i64>,
     /// Ended iterations by status.
@@ -319,6 +322,7 @@ impl RunActor {
         };
         let step_id = step.id.clone();
         let concurrency = def.concurrency;
+        let strict = def.strict_ordering.unwrap_or(false);
         let params = self.steps[node].params.clone().unwrap_or_default();
         let loops = match loop_arrays(params.get("loop_params")) {
             Ok(l) => l,
@@ -363,6 +367,7 @@ impl RunActor {
             loops,
             template: None,
             limit,
+            strict,
             in_flight: BTreeSet::new(),
             done: IndexMap::new(),
             stats: IndexMap::new(),
@@ -397,6 +402,7 @@ impl RunActor {
             return Err("not a foreach step".into());
         };
         let concurrency = def.concurrency;
+        let strict = def.strict_ordering.unwrap_or(false);
         let si = self.attempt(node).ok_or("no attempt")?;
         let attempt_id = si.step_attempt_id;
         let artifact = match si.artifacts.as_ref().and_then(|a| a.get("maestro_foreach")) {
@@ -424,6 +430,7 @@ impl RunActor {
             loops,
             template: None,
             limit: self.foreach_limit(concurrency),
+            strict,
             in_flight,
             done,
             stats,
@@ -494,7 +501,11 @@ impl RunActor {
             };
             return self.complete_flow_step(node, state, None).await;
         }
-        let room = (st.limit - st.in_flight.len() as i64)
+        let busy = match (st.strict, st.in_flight.first()) {
+            (true, Some(lowest)) => st.artifact.next_loop_index - lowest + 1,
+            _ => st.in_flight.len() as i64,
+        };
+        let room = (st.limit - busy)
             .min(total - st.artifact.next_loop_index)
             .max(0);
         if room > 0 {
