@@ -420,7 +420,7 @@ async fn sample_subworkflow_wf_runs_sync_async_and_explicit_children() {
     let leaves = leaf_intervals(&h.engine, &root).await;
     assert_eq!(leaves.len(), 24);
     let p = peak(&leaves);
-    assert!(p <= 3 && p >= 2, "peak {p}");
+    assert!((2..=3).contains(&p), "peak {p}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

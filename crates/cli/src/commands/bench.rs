@@ -462,7 +462,7 @@ fn loop_split(n: u64) -> anyhow::Result<(u64, u64)> {
     }
     (1..=10_000u64)
         .rev()
-        .find(|a| n % a == 0 && n / a <= 10_000)
+        .find(|a| n.is_multiple_of(*a) && n / a <= 10_000)
         .map(|a| (a, n / a))
         .with_context(|| format!("--iterations {n}: use a product of two numbers up to 10,000"))
 }
@@ -495,7 +495,7 @@ async fn foreach(engine: &Engine, n: u64, concurrency: u64) -> anyhow::Result<Va
                 && status.is_terminal()
             {
                 ended += 1;
-                if ended % step == 0 {
+                if ended.is_multiple_of(step) {
                     println!(
                         "  {ended} iterations in {:.1} s, RSS {} KB",
                         begin.elapsed().as_secs_f64(),

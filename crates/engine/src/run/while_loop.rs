@@ -54,7 +54,7 @@ impl WhileState {
             self.in_flight = None;
             self.artifact.last_iteration = id - 1;
             self.artifact.last_status =
-                (id - 1 >= self.artifact.first_iteration).then_some(W::Succeeded);
+                (id > self.artifact.first_iteration).then_some(W::Succeeded);
         }
     }
 
