@@ -44,8 +44,6 @@ struct QueueState {
     running: i64,
     /// Runs waiting in the queue.
     queued: i64,
-    /// A run has the raw status `FAILED` (blocks STRICT_SEQUENTIAL).
-    blocked: bool,
 }
 
 /// The queues of every workflow this engine has seen.
@@ -79,7 +77,6 @@ impl Queues {
                 .list_queued_runs(workflow_id, usize::MAX >> 1)
                 .await?
                 .len() as i64;
-            st.blocked = has_failed_run(engine, workflow_id).await?;
             st.loaded = true;
         }
         Ok(())
@@ -118,7 +115,11 @@ impl Queues {
                     (st.running == 0, false)
                 }
                 RunStrategyRule::StrictSequential => {
-                    (!st.blocked && st.queued == 0 && st.running < 1, false)
+                    let free = st.queued == 0 && st.running < 1;
+                    (
+                        free && !has_failed_run(engine, &instance.workflow_id).await?,
+                        false,
+                    )
                 }
                 RunStrategyRule::Sequential | RunStrategyRule::Parallel => {
                     (st.queued == 0 && st.running < concurrency(&strategy), false)
@@ -241,8 +242,6 @@ impl Queues {
         let mut st = slot.lock().await;
         if st.loaded {
             st.running = (st.running - 1).max(0);
-            // The run may have ended FAILED, blocking a STRICT_SEQUENTIAL queue.
-            st.blocked = has_failed_run(engine, workflow_id).await?;
         }
         Self::load(engine, workflow_id, &mut st).await?;
         self.dequeue(engine, workflow_id, &mut st).await
@@ -283,12 +282,11 @@ impl Queues {
         self.dequeue(engine, workflow_id, &mut st).await
     }
 
-    /// Re-reads whether a STRICT_SEQUENTIAL queue is blocked (after an unblock) and dequeues.
+    /// Dequeues after a STRICT_SEQUENTIAL queue may have been unblocked.
     pub async fn recheck(&self, engine: &Engine, workflow_id: &str) -> Result<()> {
         let slot = self.slot(workflow_id);
         let mut st = slot.lock().await;
         Self::load(engine, workflow_id, &mut st).await?;
-        st.blocked = has_failed_run(engine, workflow_id).await?;
         self.dequeue(engine, workflow_id, &mut st).await
     }
 
@@ -332,7 +330,11 @@ impl Queues {
         let Some(strategy) = current_strategy(engine, workflow_id).await? else {
             return Ok(());
         };
-        if strategy.rule == RunStrategyRule::StrictSequential && st.blocked {
+        // STRICT_SEQUENTIAL: nothing leaves the queue while a run is FAILED (asked of the store
+        // each time: an unblock or a failure elsewhere changes it).
+        if strategy.rule == RunStrategyRule::StrictSequential
+            && has_failed_run(engine, workflow_id).await?
+        {
             return Ok(());
         }
         let room = concurrency(&strategy) - st.running;
