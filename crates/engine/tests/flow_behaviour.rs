@@ -612,3 +612,153 @@ async fn a_queued_subworkflow_child_is_stopped_with_its_parent() {
     let (third, _) = h.run("busy-child", None).await;
     assert_eq!(third.status.as_str(), "SUCCEEDED");
 }
+
+/// Starts `id`, lets it run for `after`, shuts the engine down, starts a new one on the same
+/// store and waits for the run to end there.
+async fn interrupted(h: Harness, id: &str, after: Duration) -> (Harness, WorkflowInstance) {
+    let resp = h
+        .engine
+        .start_workflow(id, "latest", common_start(), None)
+        .await
+        .unwrap();
+    let key = RunKey {
+        workflow_id: id.to_string(),
+        instance_id: resp.workflow_instance_id,
+        run_id: 1,
+    };
+    tokio::time::sleep(after).await;
+    h.engine.shutdown(Duration::from_secs(5)).await;
+    let Harness { engine, dir } = h;
+    drop(engine);
+    let engine = Harness::engine_at(dir.path()).await;
+    let h = Harness { engine, dir };
+    let mut events = h.engine.subscribe();
+    h.wait_terminal(&key, &mut events, Duration::from_secs(30))
+        .await;
+    let wi = h
+        .engine
+        .get_instance_run(id, key.instance_id, Some(1))
+        .await
+        .unwrap();
+    (h, wi)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_while_loop_and_a_subworkflow_resume_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Harness::engine_at(dir.path()).await;
+    let h = Harness { engine, dir };
+    let nap = json!({"step": {"id": "nap", "type": "Sleep", "params": {
+        "sleep_seconds": {"value": 0.15, "type": "DOUBLE"}, "i": {"expression": "i + 1", "type": "LONG"}}}});
+    let w = json!({"while": {"id": "loop", "condition": "i < 4",
+        "params": {"loop_params": {"type": "MAP", "value": {"i": {"value": 0, "type": "LONG"}}}},
+        "steps": [nap]}});
+    h.push_json(&wf("slow-child", json!({"run_strategy": "parallel"}),
+        json!([{"step": {"id": "nap", "type": "Sleep", "params": {"sleep_seconds": {"value": 0.4, "type": "DOUBLE"}}}}]))).await;
+    let sub = json!({"subworkflow": {"id": "sub", "params": {"subworkflow_id": {"value": "slow-child", "type": "STRING"}}}});
+    let id = h
+        .push_json(&wf("resumed-flow", json!({}), json!([w, sub])))
+        .await;
+    let (h, wi) = interrupted(h, &id, Duration::from_millis(250)).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    let key = RunKey {
+        workflow_id: id.clone(),
+        instance_id: wi.workflow_instance_id,
+        run_id: 1,
+    };
+    let steps = h.engine.latest_attempts(&key).await.unwrap();
+    let Some(Artifact::While(a)) = step(&steps, "loop")
+        .artifacts
+        .as_ref()
+        .and_then(|a| a.get("maestro_while"))
+        .cloned()
+    else {
+        panic!()
+    };
+    assert_eq!(a.last_iteration, 4);
+    let values: Vec<i64> = a.loop_param_values.unwrap()["i"]
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(values, vec![0, 1, 2, 3, 4]);
+    let its = iterations(&h, a.loop_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(its.len(), 4);
+    for it in &its {
+        let k = RunKey {
+            workflow_id: it.workflow_id.clone(),
+            instance_id: it.workflow_instance_id,
+            run_id: 1,
+        };
+        assert_eq!(
+            h.engine.get_step_attempts(&k).await.unwrap().len(),
+            1,
+            "iteration {}",
+            it.workflow_instance_id
+        );
+    }
+    // One child, run once.
+    let children = h
+        .engine
+        .store()
+        .list_instances("slow-child", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 1);
+    assert_eq!(
+        h.engine
+            .get_step_attempts(&children[0].key)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(status(&steps, "sub"), "SUCCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreach_resumes_after_a_restart_without_losing_or_repeating_iterations() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Harness::engine_at(dir.path()).await;
+    let h = Harness { engine, dir };
+    let body = json!({"step": {"id": "nap", "type": "Sleep", "params": {"sleep_seconds": {"value": 0.05, "type": "DOUBLE"}}}});
+    let id = h
+        .push_json(&wf(
+            "resumed-loop",
+            json!({}),
+            json!([foreach("loop", 40, 5, None, body)]),
+        ))
+        .await;
+    let (h, wi) = interrupted(h, &id, Duration::from_millis(200)).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    let key = RunKey {
+        workflow_id: id.clone(),
+        instance_id: wi.workflow_instance_id,
+        run_id: 1,
+    };
+    let a = foreach_artifact(step(&h.engine.latest_attempts(&key).await.unwrap(), "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    assert_eq!(
+        its.iter()
+            .map(|w| w.workflow_instance_id)
+            .collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    for it in &its {
+        assert_eq!(it.status.as_str(), "SUCCEEDED");
+        let k = RunKey {
+            workflow_id: it.workflow_id.clone(),
+            instance_id: it.workflow_instance_id,
+            run_id: 1,
+        };
+        assert_eq!(h.engine.get_step_attempts(&k).await.unwrap().len(), 1);
+    }
+    assert_eq!(
+        a.foreach_overview
+            .unwrap()
+            .stats
+            .unwrap()
+            .values()
+            .sum::<i64>(),
+        40
+    );
+}
