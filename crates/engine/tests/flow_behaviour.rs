@@ -762,3 +762,37 @@ async fn a_foreach_resumes_after_a_restart_without_losing_or_repeating_iteration
         40
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immutable_params_are_evaluated_again_in_each_iteration() {
+    let h = Harness::new().await;
+    let body = json!({"step": {"id": "job", "type": "NoOp"}});
+    let req = json!({"properties": {"owner": "tester"}, "workflow": {"id": "fresh-ids",
+        "params": {
+            "u": {"expression": "UUID.randomUUID().toString()", "type": "STRING", "mode": "IMMUTABLE"},
+            "k": {"expression": "'kept'", "type": "STRING"}},
+        "steps": [foreach("loop", 3, 3, None, body)]}});
+    let id = h.push_json(&req.to_string()).await;
+    let (wi, steps) = h.run(&id, None).await;
+    assert_eq!(wi.status.as_str(), "SUCCEEDED");
+    let value = |w: &WorkflowInstance, n: &str| {
+        w.params.as_ref().unwrap()[n]
+            .evaluated_result
+            .as_ref()
+            .map(|v| v.to_json())
+    };
+    let a = foreach_artifact(step(&steps, "loop"));
+    let its = iterations(&h, a.foreach_workflow_id.as_deref().unwrap()).await;
+    let mut seen: Vec<_> = its.iter().map(|w| value(w, "u")).collect();
+    seen.push(value(&wi, "u"));
+    seen.sort_by_key(|v| v.as_ref().map(|x| x.to_string()));
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "each iteration drew its own: {seen:?}");
+    for w in &its {
+        assert_eq!(value(w, "k"), Some(json!("kept")));
+        assert_eq!(
+            value(w, "loop_index"),
+            Some(json!(w.workflow_instance_id - 1))
+        );
+    }
+}

@@ -552,6 +552,7 @@ impl RunActor {
         };
         let start = st.artifact.next_loop_index;
         let loops = st.loops.clone();
+        let literal = template.params.is_some();
         let build = move || {
             (start..start + n)
                 .map(|index| {
@@ -562,7 +563,7 @@ impl RunActor {
                 .collect::<Vec<_>>()
         };
         // Per-iteration SEL (IMMUTABLE params) runs off the async workers.
-        let built = if template_is_literal(self.foreach_state(node)) {
+        let built = if literal {
             build()
         } else {
             match crate::blocking::run(build).await {
@@ -710,11 +711,6 @@ impl RunActor {
         let stopped = self.stop_children(keys).await;
         self.fold_stopped(node, stopped);
     }
-}
-
-fn template_is_literal(st: Option<&mut ForeachState>) -> bool {
-    st.and_then(|s| s.template.as_ref())
-        .is_some_and(|t| t.params.is_some())
 }
 
 #[cfg(test)]
