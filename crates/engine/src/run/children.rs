@@ -72,14 +72,10 @@ impl InlineTemplate {
     fn facts(&self) -> InstanceFacts {
         InstanceFacts {
             workflow_id: self.workflow_id.clone(),
-            workflow_instance_id: None,
-            workflow_run_id: None,
             initiator_type: Some(self.initiator_type()),
-            initiator_timezone: None,
-            initiator_runner_name: None,
             run_policy: Some(self.run_policy),
             owner: Some(self.run_properties.owner.name.clone()),
-            first_time_trigger_timezone: None,
+            ..InstanceFacts::default()
         }
     }
 
