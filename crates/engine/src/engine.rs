@@ -90,6 +90,7 @@ pub(crate) struct EngineInner {
     pub signals: crate::signals::hub::Hub,
     /// Time-trigger scheduler and signal-trigger actors.
     pub triggers: crate::triggers::Triggers,
+    pub permits: crate::permits::Permits,
 }
 
 impl Engine {
@@ -112,6 +113,7 @@ impl Engine {
                 compiled: crate::compiled::Cache::default(),
                 signals: crate::signals::hub::Hub::default(),
                 triggers: crate::triggers::Triggers::default(),
+                permits: crate::permits::Permits::default(),
             }),
         };
         crate::recovery::resume_all(&engine).await?;

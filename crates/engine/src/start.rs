@@ -24,6 +24,24 @@ use crate::workflows::{parse_snapshot, parse_workflow, resolve_version};
 /// Ten days, Maestro's default run timeout.
 pub(crate) const DEFAULT_TIMEOUT_MILLIS: i64 = 10 * 24 * 3600 * 1000;
 
+/// A run a subworkflow step starts (§6.6): who starts it, its dedup key, the params passed
+/// down, and what it inherits from the tree it joins.
+pub(crate) struct ChildStart {
+    pub initiator: Initiator,
+    pub request_id: uuid::Uuid,
+    pub run_params: baton_model::params::ParamMap,
+    pub correlation_id: String,
+    pub instance_step_concurrency: Option<i64>,
+    pub group_info: i64,
+}
+
+/// What a child run inherits instead of what a root run would get.
+struct Inherited {
+    correlation_id: String,
+    instance_step_concurrency: Option<i64>,
+    group_info: i64,
+}
+
 impl Engine {
     /// Starts an instance of `version` (`active`, `latest`, `default` or a number) of a workflow.
     /// `caller` fills a manual initiator's user when the request has none.
@@ -31,7 +49,7 @@ impl Engine {
         &self,
         workflow_id: &str,
         version: &str,
-        mut req: WorkflowStartRequest,
+        req: WorkflowStartRequest,
         caller: Option<User>,
     ) -> Result<WorkflowStartResponse> {
         if let Some(run_params) = &req.run_params {
@@ -44,6 +62,46 @@ impl Engine {
                 });
             }
         }
+        self.start_run(workflow_id, version, req, caller, None)
+            .await
+    }
+
+    /// Starts the child of a subworkflow step through the child workflow's run strategy, with
+    /// the version resolved now and bound to the child.
+    pub(crate) async fn start_child(
+        &self,
+        workflow_id: &str,
+        version: &str,
+        child: ChildStart,
+    ) -> Result<WorkflowStartResponse> {
+        let req = WorkflowStartRequest {
+            initiator: child.initiator,
+            request_time: None,
+            request_id: Some(child.request_id),
+            runtime_tags: Some(vec![baton_model::definition::Tag::new(
+                "maestro_subworkflow",
+            )]),
+            run_params: Some(child.run_params),
+            artifacts: None,
+            persist_failed_run: false,
+        };
+        let inherited = Inherited {
+            correlation_id: child.correlation_id,
+            instance_step_concurrency: child.instance_step_concurrency,
+            group_info: child.group_info,
+        };
+        self.start_run(workflow_id, version, req, None, Some(inherited))
+            .await
+    }
+
+    async fn start_run(
+        &self,
+        workflow_id: &str,
+        version: &str,
+        mut req: WorkflowStartRequest,
+        caller: Option<User>,
+        inherited: Option<Inherited>,
+    ) -> Result<WorkflowStartResponse> {
         let row = self.workflow_row(workflow_id).await?;
         let version_id = resolve_version(&row, version)?;
         let version_row = self.version_row(workflow_id, version_id).await?;
@@ -85,6 +143,10 @@ impl Engine {
             }
             workflow.tags = Some(all);
         }
+        if let Some(isc) = inherited.as_ref().and_then(|i| i.instance_step_concurrency) {
+            // Passed down the whole tree (§4.3).
+            workflow.instance_step_concurrency = Some(isc);
+        }
         let facts = InstanceFacts {
             workflow_id: workflow_id.to_string(),
             workflow_instance_id: None,
@@ -125,14 +187,14 @@ impl Engine {
             workflow_instance_id: 0,
             workflow_run_id: 1,
             workflow_uuid: uuid.clone(),
-            correlation_id: None,
+            correlation_id: inherited.as_ref().map(|i| i.correlation_id.clone()),
             workflow_version_id: version_id,
-            group_info: 0,
+            group_info: inherited.as_ref().map_or(0, |i| i.group_info),
             internal_id: Some(row.internal_id),
             execution_id: None,
             run_config: Some(RunConfig {
                 runtime_tags: req.runtime_tags.clone(),
-                correlation_id: None,
+                correlation_id: inherited.as_ref().map(|i| i.correlation_id.clone()),
                 policy: RunPolicy::StartFreshNewRun,
                 restart_config: None,
             }),

@@ -125,6 +125,9 @@ fn check_media_type(req: &Request, accepted: &[&str], wanted: &str) -> Result<()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (413) and an empty body (400).
+/// The largest oversized body read to its end before the 413 answer (see `read_body`).
+const DRAIN_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+
 async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
@@ -139,6 +142,12 @@ async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
         .and_then(|v| v.parse::<u64>().ok())
         && len > limit as u64
     {
+        // Read (and drop) a moderately oversized body before answering: most HTTP/1.1 clients
+        // only read the response once they have sent the whole body, and would see a broken
+        // pipe instead of the 413. A body past the drain bound is refused unread.
+        if len <= DRAIN_LIMIT_BYTES {
+            let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT_BYTES as usize).await;
+        }
         return Err(too_large());
     }
     let bytes = axum::body::to_bytes(req.into_body(), limit)

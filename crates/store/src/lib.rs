@@ -26,8 +26,8 @@ pub use ops::{
 };
 pub use rows::{
     CompareOp, InstanceKey, InstanceRow, ParentRef, RunKey, SignalCondition, SignalQuery,
-    SignalRow, StepAttemptKey, StepAttemptRow, TriggerRow, VersionRow, WorkflowDeletion,
-    WorkflowRow,
+    SignalRow, StepAttemptKey, StepAttemptRow, TagPermitRow, TriggerRow, VersionRow,
+    WorkflowDeletion, WorkflowRow,
 };
 
 use std::sync::Arc;
@@ -113,6 +113,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// A fresh value of a store-wide sequence (e.g. for `params.nextUniqueId()`).
     async fn next_sequence_value(&self, name: &str) -> Result<i64>;
+
+    /// Runs of a workflow whose raw status is one of `statuses` and, when `queued` is given,
+    /// whose queued flag is that; ordered by instance id then run id, at most `limit`.
+    async fn list_runs_with_status(
+        &self,
+        workflow_id: &str,
+        statuses: &[String],
+        queued: Option<bool>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRow>>;
+
+    /// The latest attempt (highest run, then highest attempt) of one step in every instance of a
+    /// workflow, ordered by instance id.
+    async fn list_latest_step_attempts(
+        &self,
+        workflow_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<StepAttemptRow>>;
+
+    /// One tag permit.
+    async fn get_tag_permit(&self, tag: &str) -> Result<Option<TagPermitRow>>;
+
+    /// Every tag permit, ordered by tag.
+    async fn list_tag_permits(&self) -> Result<Vec<TagPermitRow>>;
 
     /// How many runs of a workflow are in each raw status (`FAILED_1`/`FAILED_2` kept apart),
     /// for the workflow overview. The default walks the instance lists; backends answer it with

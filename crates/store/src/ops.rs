@@ -1,7 +1,7 @@
 //! Write operations: the only way state changes. Each op is a small, self-describing record so
 //! that a backend can apply many callers' ops in one transaction (group commit).
 
-use crate::rows::{ParentRef, RunKey, StepAttemptKey};
+use crate::rows::{ParentRef, RunKey, StepAttemptKey, TagPermitRow};
 
 /// One change to apply. A batch of ops passed to [`crate::Store::write`] is atomic.
 #[derive(Debug, Clone)]
@@ -46,6 +46,10 @@ pub enum WriteOp {
         workflow_id: String,
         trigger_uuid: String,
     },
+    /// Creates or replaces a tag permit (a concurrency limit on a tag).
+    PutTagPermit(TagPermitRow),
+    /// Removes a tag permit; removing one that does not exist is not an error.
+    DeleteTagPermit { tag: String },
 }
 
 /// What one [`WriteOp`] produced, in the same position as the op.

@@ -202,3 +202,17 @@ pub struct TriggerRow {
     pub version: i64,
     pub modify_ts: i64,
 }
+
+/// A tag permit: at most `max_allowed` step attempts carrying `tag` run at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagPermitRow {
+    pub tag: String,
+    /// The limit (≥ 0).
+    pub max_allowed: i64,
+    /// JSON array of timeline events.
+    pub timeline: Option<String>,
+    /// JSON object of extra keys the request carried.
+    pub extra_info: Option<String>,
+    pub create_ts: i64,
+    pub modify_ts: i64,
+}

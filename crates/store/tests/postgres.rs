@@ -195,6 +195,32 @@ impl Store for TestStore {
     async fn next_sequence_value(&self, name: &str) -> Result<i64> {
         self.store.next_sequence_value(name).await
     }
+    async fn list_runs_with_status(
+        &self,
+        workflow_id: &str,
+        statuses: &[String],
+        queued: Option<bool>,
+        limit: usize,
+    ) -> Result<Vec<baton_store::InstanceRow>> {
+        self.store
+            .list_runs_with_status(workflow_id, statuses, queued, limit)
+            .await
+    }
+    async fn list_latest_step_attempts(
+        &self,
+        workflow_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<baton_store::StepAttemptRow>> {
+        self.store
+            .list_latest_step_attempts(workflow_id, step_id)
+            .await
+    }
+    async fn get_tag_permit(&self, tag: &str) -> Result<Option<baton_store::TagPermitRow>> {
+        self.store.get_tag_permit(tag).await
+    }
+    async fn list_tag_permits(&self) -> Result<Vec<baton_store::TagPermitRow>> {
+        self.store.list_tag_permits().await
+    }
     async fn get_signal(
         &self,
         name: &str,
@@ -221,6 +247,7 @@ async fn fresh() -> Arc<dyn Store> {
 }
 
 store_suite!(fresh);
+store_flow_suite!(fresh);
 
 async fn put_workflow(store: &dyn Store, id: &str) {
     store
@@ -257,7 +284,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     for open in opens {
         stores.push(open.await.expect("open task"));
     }
-    assert_eq!(applied_migrations(&schema).await, [1]);
+    assert_eq!(applied_migrations(&schema).await, [1, 2]);
     // All of them use the same tables.
     put_workflow(&stores[0], "w").await;
     for store in &stores {
@@ -266,7 +293,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     // Opening again applies nothing.
     drop(stores);
     let again = connect(&schema).await;
-    assert_eq!(applied_migrations(&schema).await, [1]);
+    assert_eq!(applied_migrations(&schema).await, [1, 2]);
     assert_eq!(again.schema(), schema);
     assert!(again.get_workflow("w").await.unwrap().is_some());
 }
@@ -890,7 +917,7 @@ async fn open_dispatches_on_the_url() {
     assert!(pg.describe().starts_with("postgres "), "{}", pg.describe());
     assert!(pg.describe().contains(&schema), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&schema).await, [1]);
+    assert_eq!(applied_migrations(&schema).await, [1, 2]);
     drop(pg);
     // Or by Baton's own `schema` parameter, which creates the schema.
     let named = fresh_schema_name();
@@ -900,7 +927,7 @@ async fn open_dispatches_on_the_url() {
         .unwrap_or_else(|err| opening_failed(err));
     assert!(pg.describe().contains(&named), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&named).await, [1]);
+    assert_eq!(applied_migrations(&named).await, [1, 2]);
 
     // SQLite, by path and by URL.
     let dir = tempfile::tempdir().unwrap();

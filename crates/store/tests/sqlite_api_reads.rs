@@ -79,6 +79,30 @@ impl Store for Defaults {
     async fn next_sequence_value(&self, name: &str) -> Result<i64> {
         self.0.next_sequence_value(name).await
     }
+    async fn list_runs_with_status(
+        &self,
+        workflow_id: &str,
+        statuses: &[String],
+        queued: Option<bool>,
+        limit: usize,
+    ) -> Result<Vec<baton_store::InstanceRow>> {
+        self.0
+            .list_runs_with_status(workflow_id, statuses, queued, limit)
+            .await
+    }
+    async fn list_latest_step_attempts(
+        &self,
+        workflow_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<baton_store::StepAttemptRow>> {
+        self.0.list_latest_step_attempts(workflow_id, step_id).await
+    }
+    async fn get_tag_permit(&self, tag: &str) -> Result<Option<baton_store::TagPermitRow>> {
+        self.0.get_tag_permit(tag).await
+    }
+    async fn list_tag_permits(&self) -> Result<Vec<baton_store::TagPermitRow>> {
+        self.0.list_tag_permits().await
+    }
     async fn get_signal(
         &self,
         name: &str,

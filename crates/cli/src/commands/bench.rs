@@ -77,6 +77,14 @@ pub enum Scenario {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// One foreach step of N NoOp iterations, C at a time: iterations per second and peak
+    /// memory (which must not grow with N).
+    Foreach {
+        #[arg(long, default_value_t = 10000)]
+        iterations: u64,
+        #[arg(long, default_value_t = 100)]
+        concurrency: u64,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
@@ -153,16 +161,22 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         Scenario::Signals { count, concurrency } => {
             super::bench_signals::signals(&bench.engine, count, concurrency).await?
         }
+        Scenario::Foreach {
+            iterations,
+            concurrency,
+        } => foreach(&bench.engine, iterations, concurrency).await?,
     };
     bench.engine.shutdown(Duration::from_secs(10)).await;
     println!("{figures}");
     Ok(())
 }
 
+/// A bench workflow. Step concurrency limits (§4.3) are raised to their maximum: Maestro's
+/// defaults (20 running steps per workflow, 20 per step id) would otherwise be what is measured.
 fn workflow(id: &str, strategy: Value, steps: Vec<Value>) -> anyhow::Result<WorkflowCreateRequest> {
     let req = json!({
-        "properties": {"owner": "bench", "run_strategy": strategy},
-        "workflow": {"id": id, "steps": steps},
+        "properties": {"owner": "bench", "run_strategy": strategy, "step_concurrency": 1000},
+        "workflow": {"id": id, "instance_step_concurrency": 999, "steps": steps},
     });
     Ok(serde_json::from_value(req)?)
 }
@@ -481,6 +495,87 @@ async fn parked(engine: &Engine, count: usize) -> anyhow::Result<Value> {
         "rss_after_kb": after,
         "rss_per_instance_kb": round(per),
     }))
+}
+
+/// Two loop params whose cross product has exactly `n` elements, each short enough for SEL's
+/// array limit.
+fn loop_split(n: u64) -> anyhow::Result<(u64, u64)> {
+    if n <= 10_000 {
+        return Ok((n, 1));
+    }
+    (1..=10_000u64)
+        .rev()
+        .find(|a| n.is_multiple_of(*a) && n / a <= 10_000)
+        .map(|a| (a, n / a))
+        .with_context(|| format!("--iterations {n}: use a product of two numbers up to 10,000"))
+}
+
+async fn foreach(engine: &Engine, n: u64, concurrency: u64) -> anyhow::Result<Value> {
+    let (a, b) = loop_split(n.max(1))?;
+    let concurrency = concurrency.clamp(1, 500);
+    let step = json!({"foreach": {"id": "loop", "concurrency": concurrency,
+        "params": {"loop_params": {"type": "MAP", "value": {
+            "a": {"expression": format!("Util.intsBetween(0, {a}, 1)"), "type": "LONG_ARRAY"},
+            "b": {"expression": format!("Util.intsBetween(0, {b}, 1)"), "type": "LONG_ARRAY"}}}},
+        "steps": [{"step": {"id": "job", "type": "NoOp"}}]}});
+    // The foreach limit is min(concurrency, step_concurrency): raise the latter to match.
+    let req: WorkflowCreateRequest = serde_json::from_value(json!({
+        "properties": {"owner": "bench", "step_concurrency": concurrency},
+        "workflow": {"id": "bench-foreach", "steps": [step]},
+    }))?;
+    push(engine, req).await?;
+    let rss_before = rss_kb().unwrap_or(0);
+    let begin = Instant::now();
+    let key = start(engine, "bench-foreach").await?;
+    // Progress: every 10% of the iterations.
+    let mut events = engine.subscribe();
+    let progress = tokio::spawn(async move {
+        let mut ended = 0u64;
+        let step = (n / 10).max(1);
+        while let Ok(ev) = events.recv().await {
+            if let EngineEvent::Run { run, status } = ev
+                && run.workflow_id.starts_with("maestro_foreach")
+                && status.is_terminal()
+            {
+                ended += 1;
+                if ended.is_multiple_of(step) {
+                    println!(
+                        "  {ended} iterations in {:.1} s, RSS {} KB",
+                        begin.elapsed().as_secs_f64(),
+                        rss_kb().unwrap_or(0)
+                    );
+                }
+            }
+        }
+    });
+    wait_terminal(engine, &key).await?;
+    let wall = begin.elapsed();
+    progress.abort();
+    let per_sec = n as f64 / wall.as_secs_f64();
+    let peak = peak_rss_kb().unwrap_or(0);
+    println!(
+        "foreach of {n} NoOp iterations ({a} x {b}), concurrency {concurrency}: {:.1} s wall, {per_sec:.0} iterations/s, peak RSS {peak} KB (before {rss_before} KB)",
+        wall.as_secs_f64()
+    );
+    Ok(json!({
+        "scenario": "foreach",
+        "iterations": n,
+        "concurrency": concurrency,
+        "wall_ms": round(ms(wall)),
+        "iterations_per_sec": per_sec.round(),
+        "peak_rss_kb": peak,
+        "rss_before_kb": rss_before,
+    }))
+}
+
+/// The peak resident set size of this process (VmHWM), in kilobytes.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
 }
 
 fn round(v: f64) -> f64 {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use baton_model::instance::{
     StepInstance, Timeline, TimelineEvent, WorkflowInstance, WorkflowInstanceStatus,
 };
-use baton_store::{InstanceUpdate, RunKey, WriteOp};
+use baton_store::{InstanceUpdate, RunKey, WriteOp, WriteOutcome};
 use indexmap::IndexMap;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -95,6 +95,8 @@ pub(crate) struct RunActor {
     pub(super) run_timer: Option<AbortHandle>,
     pub(super) ended: bool,
     pub(super) stopping: bool,
+    /// Foreach, while and subworkflow steps: their children and progress.
+    pub(super) flow: super::flow::FlowSteps,
 }
 
 impl RunActor {
@@ -104,6 +106,8 @@ impl RunActor {
         attempts: Vec<StepInstance>,
     ) -> Result<()> {
         let runtime_workflow = std::mem::take(&mut instance.runtime_workflow);
+        // The run's own definition may differ from the cached one in what a parent passed down.
+        let flow = super::flow::FlowSteps::new(runtime_workflow.instance_step_concurrency);
         let wf = engine.inner.compiled.get_or_compile(
             &instance.workflow_id,
             instance.workflow_version_id,
@@ -154,6 +158,7 @@ impl RunActor {
             run_timer: None,
             ended: false,
             stopping: false,
+            flow,
         };
         tokio::spawn(actor.run(attempts));
         Ok(())
@@ -186,6 +191,9 @@ impl RunActor {
             .inner
             .signals
             .unsubscribe_all(&crate::signals::hub::SubscriberKey::Run(self.key.clone()));
+        if self.ended {
+            self.notify_parent();
+        }
         if self.ended
             && !self.instance.is_inline()
             && let Err(e) = Box::pin(
@@ -305,6 +313,10 @@ impl RunActor {
                 self.terminate_run(kind, user, reason).await;
                 self.effects.push(Effect::Reply(reply));
             }
+            RunMsg::ChildEnded(ended) => self.on_child_ended(*ended).await,
+            RunMsg::PermitGranted { node, attempt_id } => {
+                self.on_permit_granted(node, attempt_id).await
+            }
             RunMsg::Shutdown => self.stopping = true,
             RunMsg::Signal { instance, delivery } => self.on_signal(instance, delivery).await,
             RunMsg::BypassSignals {
@@ -336,6 +348,7 @@ impl RunActor {
     /// The end of a turn: decide whether the run is over, write everything durably, then
     /// perform the effects.
     async fn end_turn(&mut self) {
+        let flow_ops = self.flow_before_write();
         self.maybe_finish_run();
         let mut ops = Vec::new();
         let mut events = Vec::new();
@@ -374,12 +387,21 @@ impl RunActor {
             }
             ops.push(WriteOp::UpdateInstance(update));
         }
-        if !ops.is_empty() && !self.write_durably(ops).await {
-            // The store refuses our writes: stop acting on this run. It resumes from the store
-            // when an engine starts again.
-            self.stopping = true;
-            return;
-        }
+        let flow_first = ops.len();
+        ops.extend(flow_ops);
+        let outcomes = if ops.is_empty() {
+            Vec::new()
+        } else {
+            match self.write_durably(ops).await {
+                Some(outcomes) => outcomes,
+                None => {
+                    // The store refuses our writes: stop acting on this run. It resumes from
+                    // the store when an engine starts again.
+                    self.stopping = true;
+                    return;
+                }
+            }
+        };
         for event in events {
             self.engine.publish(event);
         }
@@ -393,15 +415,17 @@ impl RunActor {
                 }
             }
         }
+        self.flow_after_write(outcomes.get(flow_first..).unwrap_or_default())
+            .await;
     }
 
-    /// Writes a turn, retrying transient failures with backoff. False when the store keeps
+    /// Writes a turn, retrying transient failures with backoff. `None` when the store keeps
     /// failing.
-    async fn write_durably(&self, ops: Vec<WriteOp>) -> bool {
+    async fn write_durably(&self, ops: Vec<WriteOp>) -> Option<Vec<WriteOutcome>> {
         let mut delay = Duration::from_millis(50);
         for attempt in 0..12 {
             match self.engine.inner.store.write(ops.clone()).await {
-                Ok(_) => return true,
+                Ok(outcomes) => return Some(outcomes),
                 Err(e) => {
                     tracing::warn!(run = ?self.key, attempt, error = %e, "run write failed; retrying");
                     tokio::time::sleep(delay).await;
@@ -410,7 +434,7 @@ impl RunActor {
             }
         }
         tracing::error!(run = ?self.key, "run write keeps failing; the run is parked until restart");
-        false
+        None
     }
 
     fn arm_run_timeout(&mut self) {

@@ -14,9 +14,16 @@
 //! turn after the commit that made it succeed.
 
 mod actor;
+mod children;
+mod flow;
+mod foreach;
+mod intervals;
 mod outcome;
+mod permit;
 mod signals;
 mod step;
+mod subworkflow;
+mod while_loop;
 
 use baton_model::definition::User;
 use baton_model::instance::{StepInstance, WorkflowInstance};
@@ -69,6 +76,11 @@ pub(crate) enum RunMsg {
         reason: Option<String>,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// A child run (loop iteration or subworkflow) of one of this run's steps reached a
+    /// terminal status, durably.
+    ChildEnded(Box<ChildEnded>),
+    /// A step waiting for tag permits got them.
+    PermitGranted { node: usize, attempt_id: i64 },
     /// Stop working (engine shutdown) without changing the run's status.
     Shutdown,
     /// A new signal with a name some waiting step depends on.
@@ -84,6 +96,18 @@ pub(crate) enum RunMsg {
     },
     /// Look for a waiting step's signals (or announce a finishing step's) again.
     RecheckSignals { node: usize, attempt_id: i64 },
+}
+
+/// What a child run tells its parent when it ends.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildEnded {
+    /// The parent step and attempt that started the child.
+    pub step_id: String,
+    pub attempt_id: i64,
+    pub child: baton_store::RunKey,
+    pub status: baton_model::instance::WorkflowInstanceStatus,
+    /// The child's final runtime overview (its leaf rollup included).
+    pub overview: Option<baton_model::instance::WorkflowRuntimeOverview>,
 }
 
 /// Starts the actor of a run. `attempts` are the run's stored step attempts when resuming after

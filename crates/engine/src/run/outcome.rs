@@ -2,7 +2,7 @@
 //! (step counts by status, leaf rollup).
 
 use baton_model::instance::{
-    CountReference, StepInstance, StepInstanceStatus as S, TimelineEvent,
+    Artifact, CountReference, StepInstance, StepInstanceStatus as S, TimelineEvent,
     WorkflowInstanceStatus as W, WorkflowRollupOverview, WorkflowRuntimeOverview,
     WorkflowStepStatusSummary,
 };
@@ -19,7 +19,12 @@ impl RunActor {
         if self.ended || self.stopping {
             return;
         }
-        if !self.local.is_empty() || self.effects.iter().any(|e| matches!(e, Effect::Release(_))) {
+        // Releasing a step without successors creates nothing: the run may end in the same
+        // write that makes its last step complete.
+        let releases_work = self.effects.iter().any(
+            |e| matches!(e, Effect::Release(node) if !self.wf.dag.successors(*node).is_empty()),
+        );
+        if !self.local.is_empty() || releases_work {
             return;
         }
         let busy = self.steps.iter().any(|slot| {
@@ -58,6 +63,8 @@ impl RunActor {
         );
         overview.run_status = Some(status);
         let overview_json = persist::overview_json(&overview).ok();
+        // Kept for the parent step, which gets it when this run ends.
+        self.instance.runtime_overview = Some(overview);
         let timeline_json = persist::timeline_json(&self.timeline).ok();
         self.update_run(|u| {
             u.status = Some(status.as_str().to_string());
@@ -107,7 +114,9 @@ pub(super) fn run_status(latest: &[&StepInstance], terminating: Option<Terminati
 }
 
 /// The runtime overview of a run from the latest attempt of each of its steps.
-/// `latest` pairs each attempt with whether its step is a leaf.
+/// `latest` pairs each attempt with whether its step is a leaf. The leaf rollup covers the
+/// whole tree (§6.7): foreach, while and subworkflow steps add their children's rollups, kept
+/// in their artifacts.
 pub(crate) fn compute_overview<'a>(
     total_step_count: i64,
     latest: impl Iterator<Item = (&'a StepInstance, bool)>,
@@ -122,7 +131,21 @@ pub(crate) fn compute_overview<'a>(
             rs.start_time.unwrap_or(0),
             rs.end_time.unwrap_or(0),
         ]);
-        if leaf {
+        if !leaf {
+            if let Some(r) = child_rollup(si) {
+                leaves += r.total_leaf_count;
+                for (status, count) in r.overview.iter().flatten() {
+                    let entry = rollup.entry(*status).or_default();
+                    entry.cnt += count.cnt;
+                    if let Some(refs) = &count.reference {
+                        let mine = entry.reference.get_or_insert_with(IndexMap::new);
+                        for (k, v) in refs {
+                            mine.entry(k.clone()).or_default().extend(v.iter().cloned());
+                        }
+                    }
+                }
+            }
+        } else {
             leaves += 1;
             let entry = rollup.entry(rs.status).or_default();
             entry.cnt += 1;
@@ -150,4 +173,49 @@ pub(crate) fn compute_overview<'a>(
         }),
         run_status: None,
     }
+}
+
+/// The leaf rollup of the children of a foreach, while or subworkflow step, from its artifact.
+fn child_rollup(si: &StepInstance) -> Option<WorkflowRollupOverview> {
+    let artifacts = si.artifacts.as_ref()?;
+    let mut out = WorkflowRollupOverview::default();
+    let mut any = false;
+    for artifact in artifacts.values() {
+        match artifact {
+            Artifact::Foreach(a) => {
+                if let Some(o) = &a.foreach_overview {
+                    for r in [&o.rollup, &o.running_rollup].into_iter().flatten() {
+                        out.aggregate(r);
+                        any = true;
+                    }
+                }
+            }
+            Artifact::While(a) => {
+                if let Some(r) = &a.rollup {
+                    out.aggregate(r);
+                    any = true;
+                }
+                if let Some(r) = a
+                    .last_overview
+                    .as_ref()
+                    .and_then(|o| o.rollup_overview.as_ref())
+                {
+                    out.aggregate(r);
+                    any = true;
+                }
+            }
+            Artifact::Subworkflow(a) => {
+                if let Some(r) = a
+                    .subworkflow_overview
+                    .as_ref()
+                    .and_then(|o| o.rollup_overview.as_ref())
+                {
+                    out.aggregate(r);
+                    any = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    any.then_some(out)
 }

@@ -36,11 +36,11 @@ fn poll_once(fut: &mut RuntimeFuture) -> Poll<RuntimeResult> {
 }
 
 impl RunActor {
-    fn attempt(&self, node: usize) -> Option<&StepInstance> {
+    pub(super) fn attempt(&self, node: usize) -> Option<&StepInstance> {
         self.steps[node].attempt.as_ref()
     }
 
-    fn attempt_mut(&mut self, node: usize) -> Option<&mut StepInstance> {
+    pub(super) fn attempt_mut(&mut self, node: usize) -> Option<&mut StepInstance> {
         self.steps[node].attempt.as_mut()
     }
 
@@ -111,7 +111,7 @@ impl RunActor {
     }
 
     /// Moves a step's attempt to `status`, stamping the matching runtime-state time.
-    fn set_status(&mut self, node: usize, status: S) {
+    pub(super) fn set_status(&mut self, node: usize, status: S) {
         let now = now_millis();
         let Some(si) = self.attempt_mut(node) else {
             return;
@@ -132,6 +132,9 @@ impl RunActor {
             _ => {}
         }
         self.touch(node);
+        if status.is_terminal() {
+            self.release_permits(node);
+        }
     }
 
     pub(super) fn add_timeline(&mut self, node: usize, event: TimelineEvent) {
@@ -203,10 +206,19 @@ impl RunActor {
                     }
                 },
                 S::WaitingForPermits => {
+                    if !self.acquire_permits(node) {
+                        return;
+                    }
                     self.set_status(node, S::Starting);
                     self.arm_step_timeout(node);
                 }
                 S::Starting => {
+                    if self.is_flow_step(node) {
+                        if !self.start_flow_step(node).await {
+                            return;
+                        }
+                        continue;
+                    }
                     let Some(runtime) = self.runtime_of(node) else {
                         let ty = self.wf.step(node).step_type();
                         self.fail_internally(
@@ -236,6 +248,12 @@ impl RunActor {
                     }
                 }
                 S::Running => {
+                    if self.is_flow_step(node) {
+                        if !self.run_flow_step(node).await {
+                            return;
+                        }
+                        continue;
+                    }
                     let Some(runtime) = self.runtime_of(node) else {
                         return;
                     };
@@ -358,7 +376,7 @@ impl RunActor {
             }),
             upstream: self.upstream.clone(),
             step_ids: self.wf.step_ids.clone(),
-            services: self.engine.inner.services.clone(),
+            services: self.run_services(),
         }
     }
 
@@ -400,16 +418,26 @@ impl RunActor {
             .and_then(|m| m.get(&step.id))
             .cloned();
         let scope = self.eval_scope(node);
-        let evaluated = crate::blocking::run(move || {
+        // A step without params of its own gets only the defaults, computed natively (no SEL):
+        // cheaper here than a hop to a blocking thread.
+        let defaults_only = definition.as_ref().is_none_or(|d| d.is_empty())
+            && step_run_params.is_none()
+            && step_type != baton_model::definition::StepType::Notebook;
+        let evaluate = move || {
             let merged = params::merge_step_params(
                 step_type,
                 definition.as_ref(),
                 step_run_params.as_ref(),
             )?;
             params::evaluate_step_params(&merged, &scope)
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        };
+        let evaluated = if defaults_only {
+            evaluate()
+        } else {
+            crate::blocking::run(evaluate)
+                .await
+                .map_err(|e| e.to_string())?
+        }
         .map_err(|e| e.to_string())?;
         let mut evaluated = evaluated;
         evaluated.insert(
@@ -511,7 +539,12 @@ impl RunActor {
     }
 
     /// Applies a runtime result. True when the state machine should continue (`drive`).
-    async fn apply_result(&mut self, node: usize, phase: Phase, result: RuntimeResult) -> bool {
+    pub(super) async fn apply_result(
+        &mut self,
+        node: usize,
+        phase: Phase,
+        result: RuntimeResult,
+    ) -> bool {
         let RuntimeResult {
             state,
             artifacts,
@@ -847,7 +880,7 @@ impl RunActor {
         self.drive(node).await;
     }
 
-    fn arm_step_timeout(&mut self, node: usize) {
+    pub(super) fn arm_step_timeout(&mut self, node: usize) {
         let Some(si) = self.attempt(node) else {
             return;
         };
@@ -909,6 +942,10 @@ impl RunActor {
         }
         let status = self.attempt(node).map(|s| s.runtime_state.status);
         if !matches!(status, Some(S::Starting | S::Running | S::Finishing)) {
+            return;
+        }
+        if self.is_flow_step(node) {
+            self.stop_flow_step(node).await;
             return;
         }
         let Some(runtime) = self.runtime_of(node) else {
@@ -1013,6 +1050,10 @@ impl RunActor {
             self.arm_retry(node, status);
         } else if status.is_terminal() {
             // Failed for good: nothing to do.
+        } else if matches!(status, S::Starting | S::Running | S::Finishing)
+            && self.is_flow_step(node)
+        {
+            self.resume_flow_step(node);
         } else if matches!(status, S::Starting | S::Running | S::Finishing) {
             let resumable = self.runtime_of(node).is_some_and(|r| r.resumable());
             if resumable {

@@ -196,7 +196,11 @@ pub(crate) fn bind<'a>(
     parent: &'a ParentColumns<'a>,
 ) -> Option<Bound<'a>> {
     let (statement, params) = match op {
-        WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
+        WriteOp::AddSignal(_)
+        | WriteOp::PutTrigger(_)
+        | WriteOp::DeleteTrigger { .. }
+        | WriteOp::PutTagPermit(_)
+        | WriteOp::DeleteTagPermit { .. } => {
             return None;
         }
         WriteOp::CreateInstance(i) => (
@@ -301,6 +305,7 @@ pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
         WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
             Err(unsupported_signal_op())
         }
+        WriteOp::PutTagPermit(_) | WriteOp::DeleteTagPermit { .. } => Ok(WriteOutcome::Done),
         WriteOp::CreateInstance(i) => {
             create_outcome(i, &one_row(rows)?).map(WriteOutcome::Instance)
         }
@@ -393,6 +398,25 @@ async fn apply(tx: &mut Tx<'_>, op: &WriteOp) -> Applied<WriteOutcome> {
     match op {
         WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
             Err(unsupported_signal_op().into())
+        }
+        WriteOp::PutTagPermit(p) => {
+            tx.execute(
+                &st.put_tag_permit,
+                &[
+                    &p.tag,
+                    &p.max_allowed,
+                    &p.timeline,
+                    &p.extra_info,
+                    &p.create_ts,
+                    &p.modify_ts,
+                ],
+            )
+            .await?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::DeleteTagPermit { tag } => {
+            tx.execute(&st.delete_tag_permit, &[tag]).await?;
+            Ok(WriteOutcome::Done)
         }
         WriteOp::PutVersion(v) => put_version(tx, v).await,
         WriteOp::SetActiveVersion {

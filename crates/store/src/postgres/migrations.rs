@@ -13,7 +13,10 @@ use tokio_postgres::Client;
 use crate::{Result, StoreError};
 
 /// (version, SQL) in ascending order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_flow.sql")),
+];
 
 /// The advisory-lock class of Baton's migrations (`pg_advisory_lock(int4, int4)`'s first key;
 /// the second is a hash of the schema name). "BATN" in ASCII.

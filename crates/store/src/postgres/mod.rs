@@ -29,7 +29,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::{
     InstanceRow, Result, RunKey, SignalQuery, SignalRow, StepAttemptRow, Store, StoreError,
-    TriggerRow, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
+    TagPermitRow, TriggerRow, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
 };
 
 pub use writer::WriterStats;
@@ -350,6 +350,32 @@ impl Store for PgStore {
 
     async fn count_running_runs(&self, workflow_id: &str) -> Result<i64> {
         read::count_running(&self.reader().await?, workflow_id).await
+    }
+
+    async fn list_runs_with_status(
+        &self,
+        workflow_id: &str,
+        statuses: &[String],
+        queued: Option<bool>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRow>> {
+        read::runs_with_status(&self.reader().await?, workflow_id, statuses, queued, limit).await
+    }
+
+    async fn list_latest_step_attempts(
+        &self,
+        workflow_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<StepAttemptRow>> {
+        read::latest_step_attempts(&self.reader().await?, workflow_id, step_id).await
+    }
+
+    async fn get_tag_permit(&self, tag: &str) -> Result<Option<TagPermitRow>> {
+        read::tag_permit(&self.reader().await?, tag).await
+    }
+
+    async fn list_tag_permits(&self) -> Result<Vec<TagPermitRow>> {
+        read::tag_permits(&self.reader().await?).await
     }
 
     async fn list_step_attempts(&self, run: &RunKey) -> Result<Vec<StepAttemptRow>> {

@@ -7,7 +7,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::{
-    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, VersionRow, WorkflowRow,
+    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, TagPermitRow,
+    VersionRow, WorkflowRow,
 };
 
 /// Runs a cached prepared statement.
@@ -264,4 +265,66 @@ pub(crate) async fn step_attempts(
     )
     .await?;
     map_rows(rows, step_row)
+}
+
+pub(crate) async fn runs_with_status(
+    c: &Object,
+    id: &str,
+    statuses: &[String],
+    queued: Option<bool>,
+    limit: usize,
+) -> Result<Vec<InstanceRow>> {
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance WHERE workflow_id = $1::TEXT \
+         AND ($2::BOOLEAN IS NULL OR queued = $2::BOOLEAN) AND status = ANY($3::TEXT[]) \
+         ORDER BY instance_id, run_id LIMIT $4::BIGINT"
+    );
+    let rows = query(c, &sql, &[&id, &queued, &statuses, &limit_param(limit)]).await?;
+    map_rows(rows, instance_row)
+}
+
+pub(crate) async fn latest_step_attempts(
+    c: &Object,
+    id: &str,
+    step_id: &str,
+) -> Result<Vec<StepAttemptRow>> {
+    let rows = query(
+        c,
+        "SELECT DISTINCT ON (workflow_instance_id) workflow_id, workflow_instance_id, workflow_run_id, step_id, \
+         step_attempt_id, step_instance_id, step_uuid, status, create_ts, start_ts, end_ts, modify_ts, instance, \
+         runtime_state, artifacts, timeline, dependencies, outputs FROM step_instance \
+         WHERE workflow_id = $1::TEXT AND step_id = $2::TEXT \
+         ORDER BY workflow_instance_id, workflow_run_id DESC, step_attempt_id DESC",
+        &[&id, &step_id],
+    )
+    .await?;
+    map_rows(rows, step_row)
+}
+
+const TAG_PERMIT_COLUMNS: &str = "tag, max_allowed, timeline, extra_info, create_ts, modify_ts";
+
+fn tag_permit_row(r: &Row) -> Result<TagPermitRow> {
+    Ok(TagPermitRow {
+        tag: r.try_get(0)?,
+        max_allowed: r.try_get(1)?,
+        timeline: r.try_get(2)?,
+        extra_info: r.try_get(3)?,
+        create_ts: r.try_get(4)?,
+        modify_ts: r.try_get(5)?,
+    })
+}
+
+pub(crate) async fn tag_permit(c: &Object, tag: &str) -> Result<Option<TagPermitRow>> {
+    let sql = format!("SELECT {TAG_PERMIT_COLUMNS} FROM tag_permit WHERE tag = $1::TEXT");
+    let rows = query(c, &sql, &[&tag]).await?;
+    rows.first().map(tag_permit_row).transpose()
+}
+
+pub(crate) async fn tag_permits(c: &Object) -> Result<Vec<TagPermitRow>> {
+    let sql = format!("SELECT {TAG_PERMIT_COLUMNS} FROM tag_permit ORDER BY tag");
+    let rows = query(c, &sql, &[]).await?;
+    map_rows(rows, tag_permit_row)
 }

@@ -25,6 +25,8 @@ pub(crate) struct Statements {
     pub(crate) update_instance: Statement,
     pub(crate) update_attempt: Statement,
     pub(crate) upsert_attempt: Statement,
+    pub(crate) put_tag_permit: Statement,
+    pub(crate) delete_tag_permit: Statement,
 }
 
 impl Statements {
@@ -44,6 +46,8 @@ impl Statements {
             update_instance: client.prepare(UPDATE_INSTANCE).await?,
             update_attempt: client.prepare(UPDATE_ATTEMPT).await?,
             upsert_attempt: client.prepare(UPSERT_ATTEMPT).await?,
+            put_tag_permit: client.prepare(PUT_TAG_PERMIT).await?,
+            delete_tag_permit: client.prepare(DELETE_TAG_PERMIT).await?,
         })
     }
 }
@@ -87,6 +91,14 @@ const SET_ACTIVE_VERSION: &str = "UPDATE workflow SET active_version_id = $2::BI
     activate_ts = CASE WHEN $2::BIGINT > 0 THEN $4::BIGINT END, \
     activated_by = CASE WHEN $2::BIGINT > 0 THEN $3::TEXT END, modify_ts = $4::BIGINT \
     WHERE workflow_id = $1::TEXT";
+
+const PUT_TAG_PERMIT: &str = "INSERT INTO tag_permit \
+    (tag, max_allowed, timeline, extra_info, create_ts, modify_ts) \
+    VALUES ($1::TEXT, $2::BIGINT, $3::TEXT, $4::TEXT, $5::BIGINT, $6::BIGINT) \
+    ON CONFLICT (tag) DO UPDATE SET max_allowed = excluded.max_allowed, \
+    timeline = excluded.timeline, extra_info = excluded.extra_info, modify_ts = excluded.modify_ts";
+
+const DELETE_TAG_PERMIT: &str = "DELETE FROM tag_permit WHERE tag = $1::TEXT";
 
 const SET_PROPERTIES: &str = "UPDATE workflow SET properties_snapshot = $3::TEXT, \
     modify_ts = $4::BIGINT WHERE workflow_id = $1::TEXT AND properties_snapshot = $2::TEXT";

@@ -8,6 +8,7 @@ use crate::Result;
 /// (version, SQL) in ascending order.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_flow.sql")),
     (
         3,
         include_str!("../../migrations/sqlite/0003_signals_triggers.sql"),

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 
 use crate::{
     InstanceRow, Result, RunKey, SignalQuery, SignalRow, StepAttemptRow, Store, StoreError,
-    TriggerRow, VersionRow, WorkflowDeletion, WorkflowRow, WriteOp, WriteOutcome,
+    TagPermitRow, TriggerRow, VersionRow, WorkflowDeletion, WorkflowRow, WriteOp, WriteOutcome,
 };
 
 /// How hard SQLite works to keep a commit on disk.
@@ -301,5 +301,38 @@ impl Store for SqliteStore {
         let id = workflow_id.map(str::to_string);
         self.read(move |c| signals::list_triggers(c, id.as_deref()))
             .await
+    }
+
+    async fn list_runs_with_status(
+        &self,
+        workflow_id: &str,
+        statuses: &[String],
+        queued: Option<bool>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRow>> {
+        let id = workflow_id.to_string();
+        let statuses = statuses.to_vec();
+        self.read(move |c| read::runs_with_status(c, &id, &statuses, queued, limit))
+            .await
+    }
+
+    async fn list_latest_step_attempts(
+        &self,
+        workflow_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<StepAttemptRow>> {
+        let id = workflow_id.to_string();
+        let step = step_id.to_string();
+        self.read(move |c| read::latest_step_attempts(c, &id, &step))
+            .await
+    }
+
+    async fn get_tag_permit(&self, tag: &str) -> Result<Option<TagPermitRow>> {
+        let tag = tag.to_string();
+        self.read(move |c| read::tag_permit(c, &tag)).await
+    }
+
+    async fn list_tag_permits(&self) -> Result<Vec<TagPermitRow>> {
+        self.read(read::tag_permits).await
     }
 }

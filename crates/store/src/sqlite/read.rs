@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, VersionRow, WorkflowRow,
+    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, TagPermitRow,
+    VersionRow, WorkflowRow,
 };
 
 const WORKFLOW_COLUMNS: &str = "workflow_id, internal_id, active_version_id, latest_version_id, \
@@ -240,6 +241,10 @@ fn step_row(r: &Row<'_>) -> rusqlite::Result<StepAttemptRow> {
     })
 }
 
+const STEP_COLUMNS: &str = "workflow_id, workflow_instance_id, workflow_run_id, step_id, step_attempt_id, \
+    step_instance_id, step_uuid, status, create_ts, start_ts, end_ts, modify_ts, instance, runtime_state, artifacts, \
+    timeline, dependencies, outputs";
+
 pub(crate) fn step_attempts(
     c: &Connection,
     run: &RunKey,
@@ -256,5 +261,75 @@ pub(crate) fn step_attempts(
         params![run.workflow_id, run.instance_id, run.run_id, step_id],
         step_row,
     )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn runs_with_status(
+    c: &Connection,
+    id: &str,
+    statuses: &[String],
+    queued: Option<bool>,
+    limit: usize,
+) -> Result<Vec<InstanceRow>> {
+    // The status list is small and its length varies: one placeholder per status.
+    let placeholders: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", i + 4)).collect();
+    if placeholders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM workflow_instance WHERE workflow_id = ?1 AND (?2 IS NULL OR queued = ?2) \
+         AND status IN ({}) ORDER BY instance_id, run_id LIMIT ?3",
+        placeholders.join(", ")
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&id, &queued];
+    let limit = limit.min(i64::MAX as usize) as i64;
+    values.push(&limit);
+    for s in statuses {
+        values.push(s);
+    }
+    let rows = stmt.query_map(values.as_slice(), instance_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn latest_step_attempts(
+    c: &Connection,
+    id: &str,
+    step_id: &str,
+) -> Result<Vec<StepAttemptRow>> {
+    let sql = format!(
+        "SELECT {STEP_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY workflow_instance_id \
+         ORDER BY workflow_run_id DESC, step_attempt_id DESC) AS rank FROM step_instance \
+         WHERE workflow_id = ?1 AND step_id = ?2) WHERE rank = 1 ORDER BY workflow_instance_id"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![id, step_id], step_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn tag_permit_row(r: &Row<'_>) -> rusqlite::Result<TagPermitRow> {
+    Ok(TagPermitRow {
+        tag: r.get(0)?,
+        max_allowed: r.get(1)?,
+        timeline: r.get(2)?,
+        extra_info: r.get(3)?,
+        create_ts: r.get(4)?,
+        modify_ts: r.get(5)?,
+    })
+}
+
+const TAG_PERMIT_COLUMNS: &str = "tag, max_allowed, timeline, extra_info, create_ts, modify_ts";
+
+pub(crate) fn tag_permit(c: &Connection, tag: &str) -> Result<Option<TagPermitRow>> {
+    let sql = format!("SELECT {TAG_PERMIT_COLUMNS} FROM tag_permit WHERE tag = ?1");
+    Ok(c.prepare_cached(&sql)?
+        .query_row(params![tag], tag_permit_row)
+        .optional()?)
+}
+
+pub(crate) fn tag_permits(c: &Connection) -> Result<Vec<TagPermitRow>> {
+    let sql = format!("SELECT {TAG_PERMIT_COLUMNS} FROM tag_permit ORDER BY tag");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], tag_permit_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -67,7 +67,14 @@ impl WriterHandle {
     }
 }
 
+/// Above this size the writer resets the WAL itself (see [`bound_wal`]).
+const WAL_RESET_BYTES: u64 = 64 << 20;
+
 fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let wal = conn
+        .path()
+        .map(|p| std::path::PathBuf::from(format!("{p}-wal")));
+    let mut last_check = std::time::Instant::now();
     let mut next: Option<Job> = None;
     loop {
         let first = match next.take() {
@@ -95,8 +102,28 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
                     }
                 }
                 commit_batch(&mut conn, batch);
+                if last_check.elapsed() >= std::time::Duration::from_secs(1) {
+                    last_check = std::time::Instant::now();
+                    bound_wal(&conn, wal.as_deref());
+                }
             }
         }
+    }
+}
+
+/// Under a steady stream of commits the background PASSIVE checkpoints copy frames back but
+/// never catch up with the end of the WAL, so SQLite never starts it over: the file (and the
+/// WAL index mapped into memory) would grow without bound. Once it is large, the writer — the
+/// only one who can do it without competing with itself — runs a RESTART checkpoint between
+/// two batches: the frames left to copy are few (the background checkpoints did the rest), and
+/// the next commit writes the WAL from its start again.
+fn bound_wal(conn: &Connection, wal: Option<&std::path::Path>) {
+    let Some(wal) = wal else {
+        return;
+    };
+    let large = std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_RESET_BYTES);
+    if large && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "sqlite WAL restart failed");
     }
 }
 
@@ -323,6 +350,27 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
             trigger_uuid,
         } => super::signals::delete_trigger(conn, workflow_id, trigger_uuid)
             .map(|()| WriteOutcome::Done),
+        WriteOp::PutTagPermit(p) => {
+            conn.execute(
+                "INSERT INTO tag_permit (tag, max_allowed, timeline, extra_info, create_ts, modify_ts) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tag) DO UPDATE SET \
+                 max_allowed = excluded.max_allowed, timeline = excluded.timeline, \
+                 extra_info = excluded.extra_info, modify_ts = excluded.modify_ts",
+                params![
+                    p.tag,
+                    p.max_allowed,
+                    p.timeline,
+                    p.extra_info,
+                    p.create_ts,
+                    p.modify_ts
+                ],
+            )?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::DeleteTagPermit { tag } => {
+            conn.execute("DELETE FROM tag_permit WHERE tag = ?1", params![tag])?;
+            Ok(WriteOutcome::Done)
+        }
     }
 }
 

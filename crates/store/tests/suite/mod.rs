@@ -1,6 +1,7 @@
 //! The store's behavioural suite: every backend must pass it. Each check takes a fresh, empty
 //! store; backends provide the constructor (see `sqlite.rs`).
 
+pub mod flow;
 pub mod signals;
 
 use std::sync::Arc;
