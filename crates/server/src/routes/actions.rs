@@ -64,14 +64,15 @@ pub fn routes() -> Vec<Route> {
         .summary("Kill every queued or running instance of a workflow")
         .user()
         .returns(202, "TimelineEvent (ACTION KILL)"),
-        super::unsupported::stub(
+        Route::new(
             Method::PUT,
             "/api/v3/workflows/{wid}/actions/unblock",
             TAG,
-            "Unblocking failed instances (it comes with the STRICT_SEQUENTIAL run strategy)",
+            unblock_all,
         )
-        .summary("Unblock the failed instances of a STRICT_SEQUENTIAL workflow")
-        .user(),
+        .summary("Unblock every failed instance of a STRICT_SEQUENTIAL workflow")
+        .user()
+        .returns(200, "TimelineEvent (ACTION UNBLOCK)"),
     ]
 }
 
@@ -170,4 +171,20 @@ async fn kill_all(
     caller: Caller,
 ) -> ApiResult<(StatusCode, Json<TimelineEvent>)> {
     terminate_all(&s, &p, caller, RunAction::Kill).await
+}
+
+async fn unblock_all(
+    State(s): State<AppState>,
+    p: PathParams,
+    caller: Caller,
+) -> ApiResult<Json<TimelineEvent>> {
+    let wid = p.str("wid");
+    let count = s.engine.unblock_workflow(wid).await?;
+    Ok(Json(TimelineEvent::info(
+        baton_engine::clock::now_millis(),
+        format!(
+            "User [{}] unblocked [{count}] failed workflow instances of [{wid}]",
+            caller.0.name
+        ),
+    )))
 }

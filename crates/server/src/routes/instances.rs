@@ -144,22 +144,24 @@ pub fn routes() -> Vec<Route> {
         .summary("Restart a workflow instance")
         .user()
         .json_body("WorkflowInstanceRestartRequest"),
-        stub(
+        Route::new(
             Method::PUT,
             "/api/v3/workflows/{wid}/instances/{iid}/actions/unblock",
             TAG,
-            "Unblocking a failed instance (it comes with the STRICT_SEQUENTIAL run strategy)",
+            unblock,
         )
-        .summary("Unblock a failed instance of a STRICT_SEQUENTIAL workflow")
-        .user(),
-        stub(
+        .summary("Unblock the failed latest run of an instance (STRICT_SEQUENTIAL)")
+        .user()
+        .returns(200, "WorkflowInstanceActionResponse"),
+        Route::new(
             Method::PUT,
             "/api/v3/workflows/{wid}/instances/{iid}/runs/{rid}/actions/unblock",
             TAG,
-            "Unblocking a failed instance (it comes with the STRICT_SEQUENTIAL run strategy)",
+            unblock_run,
         )
-        .summary("Unblock a failed run of a STRICT_SEQUENTIAL workflow")
-        .user(),
+        .summary("Unblock a failed run (must be the latest) of a STRICT_SEQUENTIAL workflow")
+        .user()
+        .returns(200, "WorkflowInstanceActionResponse"),
         stub(
             Method::GET,
             "/api/v3/workflows/instances/inline-workflow-id",
@@ -352,4 +354,58 @@ async fn kill_run(
 ) -> ApiResult<Json<WorkflowInstanceActionResponse>> {
     let run = Some(p.id("rid")?);
     terminate(&s, &p, run, caller, RunAction::Kill).await
+}
+
+/// STRICT_SEQUENTIAL unblock of the latest run of an instance (its raw status becomes
+/// `FAILED_1`, so later runs may leave the queue).
+async fn unblock_latest(
+    s: &AppState,
+    p: &PathParams,
+    run: Option<i64>,
+    caller: Caller,
+) -> ApiResult<Json<WorkflowInstanceActionResponse>> {
+    let wid = p.str("wid");
+    let iid = p.id("iid")?;
+    let latest = s.engine.get_instance_run(wid, iid, None).await?;
+    if let Some(rid) = run
+        && rid != latest.workflow_run_id
+    {
+        return Err(crate::error::ApiError::bad_request(format!(
+            "Cannot unblock run [{rid}] of workflow instance [{wid}][{iid}]: only its latest run [{}] can be unblocked",
+            latest.workflow_run_id
+        )));
+    }
+    s.engine.unblock_instance(wid, iid).await?;
+    Ok(Json(WorkflowInstanceActionResponse {
+        workflow_id: wid.to_string(),
+        workflow_instance_id: iid,
+        workflow_run_id: latest.workflow_run_id,
+        workflow_instance_status: WorkflowInstanceStatus::Failed,
+        info: "The action is completed.",
+        timeline_event: TimelineEvent::info(
+            baton_engine::clock::now_millis(),
+            format!(
+                "User [{}] unblocked the failed workflow instance run",
+                caller.0.name
+            ),
+        ),
+        completed: true,
+    }))
+}
+
+async fn unblock(
+    State(s): State<AppState>,
+    p: PathParams,
+    caller: Caller,
+) -> ApiResult<Json<WorkflowInstanceActionResponse>> {
+    unblock_latest(&s, &p, None, caller).await
+}
+
+async fn unblock_run(
+    State(s): State<AppState>,
+    p: PathParams,
+    caller: Caller,
+) -> ApiResult<Json<WorkflowInstanceActionResponse>> {
+    let rid = p.id("rid")?;
+    unblock_latest(&s, &p, Some(rid), caller).await
 }

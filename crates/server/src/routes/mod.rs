@@ -13,6 +13,7 @@ pub mod health;
 pub mod instances;
 pub mod signals;
 pub mod steps;
+pub mod tag_permits;
 pub mod unsupported;
 pub mod workflows;
 
@@ -158,6 +159,7 @@ pub fn all() -> Vec<Route> {
     routes.extend(instances::routes());
     routes.extend(steps::routes());
     routes.extend(signals::routes());
+    routes.extend(tag_permits::routes());
     routes.extend(unsupported::routes());
     routes
 }

@@ -23,7 +23,6 @@ pub fn stub(
 
 pub fn routes() -> Vec<Route> {
     const BREAKPOINTS: &str = "Step breakpoints";
-    const TAG_PERMITS: &str = "Tag permits";
     const JOB_TEMPLATES: &str = "Job templates";
     const FLOW: &str = "The internal flow-engine RPC (cluster mode)";
     const FLATTEN: &str = "The foreach flattening views";
@@ -49,14 +48,6 @@ pub fn routes() -> Vec<Route> {
         stub(Method::PUT, "/api/v3/workflows/steps/breakpoints/{wid}/instances/{iid}/runs/{rid}/steps/{sid}/attempts/{attempt}/actions/resume", "breakpoints", BREAKPOINTS)
             .summary("Resume an attempt paused at a breakpoint")
             .user(),
-        stub(Method::POST, "/api/v3/tag-permits", "tag permits", TAG_PERMITS)
-            .summary("Create or update a tag permit")
-            .user()
-            .json_body("TagPermitRequest"),
-        stub(Method::GET, "/api/v3/tag-permits/{tag}", "tag permits", TAG_PERMITS)
-            .summary("Get a tag permit"),
-        stub(Method::DELETE, "/api/v3/tag-permits/{tag}", "tag permits", TAG_PERMITS)
-            .summary("Delete a tag permit"),
         stub(Method::POST, "/api/v3/job-templates", "job templates", JOB_TEMPLATES)
             .summary("Create or update a job template")
             .user()
