@@ -18,7 +18,8 @@ pub struct Args {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, env = "BATON_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// The database: a SQLite file (created if missing) or `sqlite://PATH`.
+    /// The database: a SQLite file (created if missing), `sqlite://PATH`, or a PostgreSQL URL
+    /// (`postgres://user@host:5432/db`, `?schema=NAME` for a schema of its own).
     #[arg(long, env = "BATON_DB", default_value = "baton.db")]
     pub db: String,
     /// Where steps keep their files (Shell logs). Default: `<db>.work` beside the database.
@@ -40,11 +41,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rt.block_on(serve(args))
 }
 
-/// Opens the store a `--db` value names. SQLite for a path or `sqlite://PATH`; PostgreSQL URLs
-/// are recognised so the flag keeps its meaning when that backend lands.
+/// Opens the store a `--db` value names: SQLite for a path or `sqlite://PATH`, PostgreSQL for a
+/// `postgres://` or `postgresql://` URL. The second value is where the work dir goes by default:
+/// beside a SQLite file, or `baton.work` in the current directory for PostgreSQL.
 pub(crate) async fn open_store(db: &str) -> anyhow::Result<(Arc<dyn Store>, PathBuf)> {
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        bail!("{db}: this build has no PostgreSQL backend yet; use a SQLite file path");
+        let store = baton_store::open(db)
+            .await
+            .with_context(|| format!("cannot open the PostgreSQL store {}", redact(db)))?;
+        return Ok((store, PathBuf::from("baton")));
     }
     let path = PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db));
     if path.as_os_str().is_empty() {
@@ -58,6 +63,20 @@ pub(crate) async fn open_store(db: &str) -> anyhow::Result<(Arc<dyn Store>, Path
     .context("opening the store failed")?
     .with_context(|| format!("cannot open {}", path.display()))?;
     Ok((Arc::new(store), path))
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 async fn serve(args: Args) -> anyhow::Result<ExitCode> {
