@@ -304,7 +304,14 @@ impl RunActor {
             let workflow_id = st.artifact.loop_workflow_id.clone().unwrap_or_default();
             let run_id = st.artifact.loop_run_id;
             let t = self
-                .inline_template(node, LoopKind::While, &workflow_id, run_id, values.clone())
+                .inline_template(
+                    node,
+                    LoopKind::While,
+                    &workflow_id,
+                    run_id,
+                    values.clone(),
+                    None,
+                )
                 .await?;
             if let Some(st) = self.while_state(node) {
                 st.template = Some(t);
