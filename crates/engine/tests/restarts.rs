@@ -969,3 +969,89 @@ async fn a_step_restart_inside_an_iteration_walks_up_to_the_root() {
         [s("job", &[2], "SUCCEEDED")]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subworkflow_restart_makes_a_new_run_of_the_same_child() {
+    let h = Harness::scripted().await;
+    h.push_json(&wf(
+        "restart-child",
+        &[
+            step("c1", &["DONE"], &["c2"], ""),
+            step("c2", &["FATAL_ERROR", "DONE"], &[], ""),
+        ],
+        "",
+    ))
+    .await;
+    let id = h
+        .push_json(
+            &serde_json::json!({
+                "properties": {"owner": "tester", "run_strategy": "parallel"},
+                "workflow": {"id": "restart-parent", "steps": [
+                    {"subworkflow": {"id": "sub", "transition": {"successors": {"after": "true"}},
+                        "params": {"subworkflow_id": {"value": "restart-child", "type": "STRING"}}}},
+                    {"step": {"id": "after", "type": "NoOp"}}
+                ]}
+            })
+            .to_string(),
+        )
+        .await;
+    let (first, all) = h.run(&id, None).await;
+    assert_eq!(first.status.as_str(), "FAILED");
+    assert_eq!(summary(&all), [s("sub", &[1], "FATALLY_FAILED")]);
+    let child_iid = match all[0]
+        .artifacts
+        .as_ref()
+        .and_then(|a| a.get("maestro_subworkflow"))
+    {
+        Some(baton_model::instance::Artifact::Subworkflow(a)) => a.subworkflow_instance_id,
+        other => panic!("no subworkflow artifact: {other:?}"),
+    };
+
+    h.engine
+        .restart_instance(
+            &id,
+            first.workflow_instance_id,
+            restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .unwrap();
+    let (second, all) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED");
+    assert_eq!(
+        summary(&all),
+        [s("after", &[1], "SUCCEEDED"), s("sub", &[2], "SUCCEEDED")]
+    );
+    // The same child instance, a second run started by the new attempt; c1 was kept.
+    let runs = h
+        .engine
+        .instance_runs(
+            "restart-child",
+            child_iid,
+            baton_engine::views::InstanceViewOptions {
+                enriched: false,
+                aggregated: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.workflow_run_id).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let child2 = &runs[1];
+    assert_eq!(child2.status.as_str(), "SUCCEEDED");
+    let parent = child2.initiator.parent().unwrap();
+    assert_eq!((parent.run_id, parent.step_attempt_id), (2, 2));
+    assert_eq!(
+        summary(&h.all_attempts(child2).await),
+        [s("c2", &[2], "SUCCEEDED")]
+    );
+    // No other child instance was created.
+    assert!(
+        h.engine
+            .get_instance_run("restart-child", child_iid + 1, None)
+            .await
+            .is_err()
+    );
+}

@@ -130,6 +130,8 @@ pub(crate) struct NewRun {
     /// The ACTION recorded on the new run's timeline (`RESTART`, `SKIP`).
     pub action: &'static str,
     pub reason: String,
+    /// A subworkflow child restarted by its parent step's new attempt: the new parent.
+    pub initiator: Option<Initiator>,
 }
 
 /// The outcome of a step restart.
@@ -216,6 +218,7 @@ impl Engine {
             ),
             caller,
             action: "RESTART",
+            initiator: None,
         };
         self.start_new_run(row, run).await
     }
@@ -297,6 +300,7 @@ impl Engine {
             ),
             caller,
             action: "RESTART",
+            initiator: None,
         };
         self.start_new_run(row, run)
             .await
@@ -353,6 +357,48 @@ impl Engine {
             ),
             caller,
             action: "SKIP",
+            initiator: None,
+        };
+        self.start_new_run(row, run).await
+    }
+
+    /// Restarts the child of a subworkflow step whose new attempt follows one that had it
+    /// (§7.7 "Subworkflow restart"): a new run of the same child instance, started by the new
+    /// attempt. `request_id` makes a relaunch after a crash find the run it created.
+    pub(crate) async fn restart_child(
+        &self,
+        child: &baton_store::RunKey,
+        policy: RunPolicy,
+        restart_config: RestartConfig,
+        initiator: Initiator,
+        request_id: uuid::Uuid,
+        caller: User,
+    ) -> Result<WorkflowStartResponse> {
+        let row = self
+            .latest_run_row(&child.workflow_id, child.instance_id)
+            .await?;
+        if row.uuid == request_id.to_string() {
+            let instance = persist::instance_from_row(&row)?;
+            return Ok(crate::start::start_response(
+                &instance,
+                InstanceRunStatus::Duplicated,
+                None,
+            ));
+        }
+        let run = NewRun {
+            policy,
+            restart_config,
+            run_params: None,
+            step_params: None,
+            request_id: Some(request_id),
+            request_time: None,
+            reason: format!(
+                "restart of the subworkflow instance [{}][{}] by its parent step",
+                child.workflow_id, child.instance_id
+            ),
+            caller,
+            action: "RESTART",
+            initiator: Some(initiator),
         };
         self.start_new_run(row, run).await
     }
@@ -533,7 +579,9 @@ impl Engine {
         instance.modify_time = Some(now);
         instance.runtime_overview = None;
         instance.aggregated_info = None;
-        if let Initiator::Manual(m) = &mut instance.initiator {
+        if let Some(initiator) = &run.initiator {
+            instance.initiator = initiator.clone();
+        } else if let Initiator::Manual(m) = &mut instance.initiator {
             m.user = Some(run.caller.clone());
         }
         let previous_config = previous.run_config.clone();
