@@ -1055,3 +1055,48 @@ async fn a_subworkflow_restart_makes_a_new_run_of_the_same_child() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_while_restart_starts_over_with_a_new_loop_run() {
+    let h = Harness::scripted().await;
+    let body = serde_json::json!({"step": {"id": "job", "type": "Titus", "params": {
+        "outcomes": {"expression": "if (i == 2) return new String[]{'FATAL_ERROR', 'DONE'}; return new String[]{'DONE'};", "type": "STRING_ARRAY"},
+        "i": {"expression": "i + 1", "type": "LONG"}}}});
+    let id = h
+        .push_json(
+            &serde_json::json!({
+                "properties": {"owner": "tester"},
+                "workflow": {"id": "restart-while", "steps": [
+                    {"while": {"id": "loop", "condition": "i < 3",
+                        "params": {"loop_params": {"type": "MAP", "value": {"i": {"value": 0, "type": "LONG"}}}},
+                        "steps": [body]}}
+                ]}
+            })
+            .to_string(),
+        )
+        .await;
+    let (first, all) = h.run(&id, None).await;
+    assert_eq!(first.status.as_str(), "FAILED");
+    let while_artifact =
+        |si: &StepInstance| match si.artifacts.as_ref().and_then(|a| a.get("maestro_while")) {
+            Some(baton_model::instance::Artifact::While(a)) => a.clone(),
+            other => panic!("no while artifact: {other:?}"),
+        };
+    let inline = while_artifact(&all[0]).loop_workflow_id.unwrap();
+    h.engine
+        .restart_instance(
+            &id,
+            first.workflow_instance_id,
+            restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .unwrap();
+    let (second, all) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED", "{all:?}");
+    let a = while_artifact(&all[0]);
+    assert_eq!(a.loop_run_id, 2);
+    // Every iteration up to the one that failed ran again, as run 2 of its instance.
+    let runs = h.iteration_runs(&inline, 3).await;
+    assert_eq!(runs, [vec![1, 2], vec![1, 2], vec![1, 2]]);
+}
