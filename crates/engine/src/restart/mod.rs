@@ -138,9 +138,9 @@ pub(crate) struct NewRun {
 #[derive(Debug, Clone)]
 pub enum StepRestartOutcome {
     /// The run was active: the step has a new attempt in it.
-    InRun(StepInstance),
+    InRun(Box<StepInstance>),
     /// The run was terminal: a new run restarts from the step.
-    NewRun(WorkflowStartResponse),
+    NewRun(Box<WorkflowStartResponse>),
 }
 
 impl StepRestartOutcome {
@@ -262,7 +262,7 @@ impl Engine {
             let si = self
                 .restart_step_in_run(&row, step_id, req.step_run_params, caller)
                 .await?;
-            return Ok(StepRestartOutcome::InRun(si));
+            return Ok(StepRestartOutcome::InRun(Box::new(si)));
         }
         self.require_created(&row, step_id).await?;
         let (row, restart_path) = self.path_to_root(row, Some(step_id)).await?;
@@ -304,7 +304,7 @@ impl Engine {
         };
         self.start_new_run(row, run)
             .await
-            .map(StepRestartOutcome::NewRun)
+            .map(|r| StepRestartOutcome::NewRun(Box::new(r)))
     }
 
     /// SKIP of a step of an instance whose latest run is terminal (§7.6 "Skip semantics"): a
