@@ -1100,3 +1100,100 @@ async fn a_while_restart_starts_over_with_a_new_loop_run() {
     let runs = h.iteration_runs(&inline, 3).await;
     assert_eq!(runs, [vec![1, 2], vec![1, 2], vec![1, 2]]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_restart_of_an_iteration_restarts_the_root() {
+    let h = Harness::scripted().await;
+    let id = h.push_json(&foreach_wf("restart-iteration")).await;
+    let (first, all) = h.run(&id, None).await;
+    let inline = foreach_artifact(&all[0]).foreach_workflow_id.unwrap();
+    let resp = h
+        .engine
+        .restart_instance(
+            &inline,
+            2,
+            restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .expect("nested instance restart");
+    assert_eq!(resp.workflow_id, id);
+    assert_eq!(resp.workflow_instance_id, first.workflow_instance_id);
+    assert_eq!(resp.workflow_run_id, 2);
+    let (second, _) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED");
+    assert_eq!(
+        h.iteration_runs(&inline, 4).await,
+        [vec![1], vec![1, 2], vec![1], vec![1]]
+    );
+    let it2 = h
+        .engine
+        .get_instance_run(&inline, 2, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&h.all_attempts(&it2).await),
+        [s("job", &[2], "SUCCEEDED")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_of_a_running_root_cannot_be_restarted_as_a_new_run() {
+    let h = Harness::scripted().await;
+    let mut def: serde_json::Value =
+        serde_json::from_str(&foreach_wf("restart-iteration-busy")).unwrap();
+    def["workflow"]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::from_str(&step("slow", &["SLEEP:2500"], &[], "")).unwrap());
+    let id = h.push_json(&def.to_string()).await;
+    let resp = h
+        .engine
+        .start_workflow(
+            &id,
+            "latest",
+            baton_model::api::WorkflowStartRequest {
+                initiator: baton_model::instance::Initiator::manual(None),
+                request_time: None,
+                request_id: None,
+                runtime_tags: None,
+                run_params: None,
+                artifacts: None,
+                persist_failed_run: false,
+            },
+            Some(tester()),
+        )
+        .await
+        .unwrap();
+    let iid = resp.workflow_instance_id;
+    let mut events = h.engine.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let inline = loop {
+        if let Ok(si) = h.engine.step_view(&id, iid, "loop", false).await
+            && si.runtime_state.status.as_str() == "FATALLY_FAILED"
+        {
+            break foreach_artifact(&si).foreach_workflow_id.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the loop never failed"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
+    };
+    let err = h
+        .engine
+        .restart_step(
+            &inline,
+            2,
+            "job",
+            step_restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    assert_eq!(h.iteration_runs(&inline, 2).await, [vec![1], vec![1]]);
+    let (wi, _) = h.finished(&id, iid, 1).await;
+    assert_eq!(wi.status.as_str(), "FAILED");
+    assert_eq!(h.run_count(&id, iid).await, 1);
+}
