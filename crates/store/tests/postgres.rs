@@ -6,8 +6,6 @@
 //! `BATON_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`), dropped when
 //! the test ends. A missing server fails the tests with a message saying so: CI always has one.
 
-// The signal checks of the suite are not instantiated here until PostgreSQL stores signals.
-#[allow(dead_code)]
 mod suite;
 
 use std::future::Future;
@@ -240,6 +238,15 @@ impl Store for TestStore {
     ) -> Result<Vec<baton_store::TriggerRow>> {
         self.store.list_triggers(workflow_id).await
     }
+    async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
+        self.store.count_runs_by_status(workflow_id).await
+    }
+    async fn instance_id_range(&self, workflow_id: &str) -> Result<Option<(i64, i64)>> {
+        self.store.instance_id_range(workflow_id).await
+    }
+    async fn delete_workflow(&self, workflow_id: &str) -> Result<baton_store::WorkflowDeletion> {
+        self.store.delete_workflow(workflow_id).await
+    }
 }
 
 async fn fresh() -> Arc<dyn Store> {
@@ -247,13 +254,29 @@ async fn fresh() -> Arc<dyn Store> {
 }
 
 store_suite!(fresh);
+signal_suite!(fresh);
 store_flow_suite!(fresh);
+store_api_suite!(fresh);
 
 async fn put_workflow(store: &dyn Store, id: &str) {
     store
         .write(vec![WriteOp::PutVersion(suite::version(id, 0, true))])
         .await
         .expect("first version");
+}
+
+/// The versions of the migration files shipped in `migrations/postgres/`, ascending.
+fn shipped_migrations() -> Vec<i64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut versions: Vec<i64> = std::fs::read_dir(dir)
+        .expect("migrations folder")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".sql")?.split('_').next()?.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
 }
 
 async fn applied_migrations(schema: &str) -> Vec<i64> {
@@ -284,7 +307,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     for open in opens {
         stores.push(open.await.expect("open task"));
     }
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, shipped_migrations());
     // All of them use the same tables.
     put_workflow(&stores[0], "w").await;
     for store in &stores {
@@ -293,7 +316,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     // Opening again applies nothing.
     drop(stores);
     let again = connect(&schema).await;
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, shipped_migrations());
     assert_eq!(again.schema(), schema);
     assert!(again.get_workflow("w").await.unwrap().is_some());
 }
@@ -917,7 +940,7 @@ async fn open_dispatches_on_the_url() {
     assert!(pg.describe().starts_with("postgres "), "{}", pg.describe());
     assert!(pg.describe().contains(&schema), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, shipped_migrations());
     drop(pg);
     // Or by Baton's own `schema` parameter, which creates the schema.
     let named = fresh_schema_name();
@@ -927,7 +950,7 @@ async fn open_dispatches_on_the_url() {
         .unwrap_or_else(|err| opening_failed(err));
     assert!(pg.describe().contains(&named), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&named).await, [1, 2]);
+    assert_eq!(applied_migrations(&named).await, shipped_migrations());
 
     // SQLite, by path and by URL.
     let dir = tempfile::tempdir().unwrap();
