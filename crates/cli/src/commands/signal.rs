@@ -196,7 +196,7 @@ async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Via::Store(db) => {
-            let (store, _) = super::server::open_store(&db).await?;
+            let (store, _) = super::server::open_existing_store(&db).await?;
             baton_engine::read_signal(store.as_ref(), &args.name, seq)
                 .await?
                 .map(|instance| serde_json::to_value(&instance))
