@@ -156,7 +156,18 @@ fn client_commands_against_a_server() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(stdout(&o).contains("Terminated"), "{}", text(&o));
 
-    // Errors come back as the server's message, exit code 1.
+    // Restarts: instance 1 (STOPPED) as run 2; again while run 2 runs is refused with the
+    // server's message (exit 1); a step restart with a param makes run 3.
+    let o = server
+        .client()
+        .args(["restart", "nap-wf", "1", "--policy", "beginning"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        "restarted nap-wf instance 1 as run 2: CREATED"
+    );
     let o = server
         .client()
         .args(["restart", "nap-wf", "1"])
@@ -164,10 +175,50 @@ fn client_commands_against_a_server() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("NOT_IMPLEMENTED (501)"),
+        String::from_utf8_lossy(&o.stderr).contains("BAD_REQUEST (400)"),
         "{}",
         text(&o)
     );
+    let o = server
+        .client()
+        .args(["kill", "nap-wf", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = server
+        .client()
+        .args([
+            "restart",
+            "nap-wf",
+            "1",
+            "--step",
+            "nap",
+            "--param",
+            "sleep_seconds=1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let restarted: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(restarted["workflow_run_id"], 3);
+    assert_eq!(restarted["step_id"], "nap");
+    let o = server
+        .client()
+        .args(["watch", "nap-wf", "1", "--interval", "50"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the 1 s nap of run 3 succeeds: {}",
+        text(&o)
+    );
+    let o = server
+        .client()
+        .args(["restart", "nap-wf", "1", "--policy", "sideways"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
     let o = server.client().args(["start", "ghost"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(

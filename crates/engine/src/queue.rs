@@ -87,9 +87,25 @@ impl Queues {
     pub async fn submit(
         &self,
         engine: &Engine,
-        mut instance: WorkflowInstance,
+        instance: WorkflowInstance,
         strategy: RunStrategy,
     ) -> Result<WorkflowStartResponse> {
+        self.submit_with(engine, instance, strategy, Vec::new())
+            .await
+    }
+
+    /// [`Queues::submit`] with more ops written atomically with the new run (a restart marks
+    /// the instance's earlier FAILED runs `FAILED_2`). A run with a non-zero instance id is a
+    /// new run of that instance (a restart); otherwise the next instance id is allocated.
+    pub async fn submit_with(
+        &self,
+        engine: &Engine,
+        mut instance: WorkflowInstance,
+        strategy: RunStrategy,
+        extra_ops: Vec<WriteOp>,
+    ) -> Result<WorkflowStartResponse> {
+        let restarting =
+            (instance.workflow_instance_id > 0).then_some(instance.workflow_instance_id);
         let slot = self.slot(&instance.workflow_id);
         let mut st = slot.lock().await;
         Self::load(engine, &instance.workflow_id, &mut st).await?;
@@ -117,7 +133,8 @@ impl Queues {
                 RunStrategyRule::StrictSequential => {
                     let free = st.queued == 0 && st.running < 1;
                     (
-                        free && !has_failed_run(engine, &instance.workflow_id).await?,
+                        free && !has_failed_run_except(engine, &instance.workflow_id, restarting)
+                            .await?,
                         false,
                     )
                 }
@@ -144,7 +161,7 @@ impl Queues {
         let document = persist::instance_document(&instance)?;
         let new = NewInstance {
             workflow_id: instance.workflow_id.clone(),
-            instance_id: None,
+            instance_id: restarting,
             run_id: instance.workflow_run_id,
             uuid: instance.workflow_uuid.clone(),
             correlation_id: instance.correlation_id.clone(),
@@ -175,7 +192,11 @@ impl Queues {
         let outcome = engine
             .inner
             .store
-            .write(vec![WriteOp::CreateInstance(new)])
+            .write(
+                std::iter::once(WriteOp::CreateInstance(new))
+                    .chain(extra_ops)
+                    .collect(),
+            )
             .await?;
         match outcome.first() {
             Some(WriteOutcome::Instance(CreateInstanceOutcome::Created {
@@ -439,6 +460,26 @@ async fn current_strategy(engine: &Engine, workflow_id: &str) -> Result<Option<R
     Ok(Some(
         crate::workflows::parse_snapshot(&row.properties_snapshot)?.run_strategy_or_default(),
     ))
+}
+
+/// Whether a run of another instance than `except` (the one being restarted, whose FAILED run
+/// stops blocking in the same write) has the raw status `FAILED`.
+async fn has_failed_run_except(
+    engine: &Engine,
+    workflow_id: &str,
+    except: Option<i64>,
+) -> Result<bool> {
+    let Some(except) = except else {
+        return has_failed_run(engine, workflow_id).await;
+    };
+    // An instance has few runs: a page a little larger than them finds any other instance.
+    Ok(engine
+        .inner
+        .store
+        .list_runs_with_status(workflow_id, &["FAILED".to_string()], None, 64)
+        .await?
+        .iter()
+        .any(|r| r.key.instance_id != except))
 }
 
 async fn has_failed_run(engine: &Engine, workflow_id: &str) -> Result<bool> {

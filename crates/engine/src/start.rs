@@ -285,7 +285,7 @@ async fn evaluate_run_params(
 }
 
 /// The run timeout (§7.3): the workflow's `timeout` interpolated with its params, default 10 days.
-fn run_timeout_millis(
+pub(crate) fn run_timeout_millis(
     workflow: &Workflow,
     params: &crate::params::Params,
 ) -> std::result::Result<i64, String> {

@@ -156,6 +156,35 @@ pub struct WorkflowStartResponse {
     pub timeline_event: Option<TimelineEvent>,
 }
 
+/// Response of a step restart (`StepInstanceRestartResponse`): the run the restart acted in
+/// (an in-run restart) or created (a new run), the step's new attempt when it is known, and
+/// what happened to the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepInstanceRestartResponse {
+    /// Workflow id.
+    pub workflow_id: String,
+    /// Version of the run.
+    #[serde(default)]
+    pub workflow_version_id: i64,
+    /// Instance id.
+    #[serde(default)]
+    pub workflow_instance_id: i64,
+    /// Run id.
+    #[serde(default)]
+    pub workflow_run_id: i64,
+    /// Step id.
+    pub step_id: String,
+    /// The new attempt (an in-run restart); absent when a new run will create it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_attempt_id: Option<i64>,
+    /// Outcome.
+    pub status: InstanceRunStatus,
+    /// What happened, as a timeline event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline_event: Option<TimelineEvent>,
+}
+
 /// `POST /api/v3/signals`: announce a signal. Keys other than the known ones (and the members
 /// of an explicit `payload` object) form the informational payload, written back flattened.
 #[derive(Debug, Clone, PartialEq, Default)]

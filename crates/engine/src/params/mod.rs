@@ -223,6 +223,36 @@ pub fn merge_workflow_params(
     cleanup_params(all)
 }
 
+/// Merges workflow params for a restart (§3.6 "Workflow params, restart"): the previous run's
+/// evaluated params as definitions (IMMUTABLE ones keep their definition and are evaluated
+/// again, the others are frozen to their values), reserved names left out, merged as `SYSTEM`
+/// (defaults and the definition are not merged again); then the restart's run params, merged
+/// as `RESTART` (so only MUTABLE and MUTABLE_ON_START_RESTART params may change); then cleanup.
+pub fn merge_restart_workflow_params(
+    previous: &Params,
+    restart_params: Option<&ParamMap>,
+) -> Result<ParamMap, ParamError> {
+    let frozen: ParamMap = previous
+        .iter()
+        .filter(|(name, _)| !baton_model::validate::RESERVED_PARAM_NAMES.contains(&name.as_str()))
+        .map(|(name, p)| (name.clone(), p.to_definition()))
+        .collect();
+    let mut all = ParamMap::new();
+    merge_params(
+        &mut all,
+        &frozen,
+        &MergeContext::workflow(ParamSource::System, false, true),
+    )?;
+    if let Some(layer) = restart_params {
+        merge_params(
+            &mut all,
+            layer,
+            &MergeContext::workflow(ParamSource::Restart, false, true),
+        )?;
+    }
+    cleanup_params(all)
+}
+
 /// Evaluates merged workflow params in reference order with cycle detection (§3.8).
 pub fn evaluate_workflow_params(
     merged: &ParamMap,

@@ -45,6 +45,17 @@ pub(super) struct StepSlot {
     pub any_true: bool,
     /// Kept across attempts of this step in this run.
     pub step_instance_id: Option<i64>,
+    /// The attempt the next one follows when `attempt` does not say: the latest attempt of an
+    /// earlier run (restarts), or a flow step's replaced attempt (its children restart from it).
+    pub prior: Option<StepInstance>,
+    /// Kept from an earlier run (a restart): finished, never written into this run.
+    pub carried: bool,
+    /// A restart does not create this step (Maestro's NOT_CREATED placeholder).
+    pub blocked: bool,
+    /// Created by a restart whatever its predecessors did (RESTART_FROM_SPECIFIC).
+    pub forced: bool,
+    /// Ends SKIPPED without running when created (a skip done as a restart).
+    pub skip: bool,
 }
 
 /// Work queued by a turn's effects for the next turn.
@@ -63,6 +74,8 @@ pub(super) enum Effect {
     Release(usize),
     /// Answer an action.
     Reply(oneshot::Sender<Result<()>>),
+    /// Answer an in-run step restart with the new attempt.
+    ReplyRestart(oneshot::Sender<Result<StepInstance>>, usize),
 }
 
 /// Why the run is being terminated.
@@ -104,6 +117,7 @@ impl RunActor {
         engine: &Engine,
         mut instance: WorkflowInstance,
         attempts: Vec<StepInstance>,
+        earlier: Option<crate::restart::Earlier>,
     ) -> Result<()> {
         let runtime_workflow = std::mem::take(&mut instance.runtime_workflow);
         // The run's own definition may differ from the cached one in what a parent passed down.
@@ -138,7 +152,19 @@ impl RunActor {
         // the stored document keeps it.
         let workflow_params = Arc::new(slim(instance.params.take().unwrap_or_default()));
         let steps = (0..wf.len()).map(|_| StepSlot::default()).collect();
-        let actor = RunActor {
+        let plan = match earlier {
+            Some(e) => match crate::restart::plan_for(&instance, &wf, e) {
+                Ok(p) => Some(p),
+                Err(message) => {
+                    // Checked before the run was created; a stored run that no longer fits
+                    // its definition runs as a fresh run rather than not at all.
+                    tracing::error!(workflow_id = %instance.workflow_id, error = %message, "restart plan failed; running every step");
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut actor = RunActor {
             engine: engine.clone(),
             key,
             status: instance.status,
@@ -160,6 +186,9 @@ impl RunActor {
             stopping: false,
             flow,
         };
+        if let Some(plan) = plan {
+            actor.apply_plan(plan);
+        }
         tokio::spawn(actor.run(attempts));
         Ok(())
     }
@@ -222,9 +251,12 @@ impl RunActor {
             u.start_ts = Some(now);
         });
         for node in self.wf.dag.roots() {
-            self.create_attempt(node);
-            self.drive(node).await;
+            if self.steps[node].attempt.is_none() && !self.steps[node].blocked {
+                self.create_attempt(node);
+                self.drive(node).await;
+            }
         }
+        self.begin_restart().await;
     }
 
     /// Rebuilds the run from its stored attempts after a restart of the engine.
@@ -255,11 +287,12 @@ impl RunActor {
             }
         }
         for node in self.wf.dag.roots() {
-            if self.steps[node].attempt.is_none() {
+            if self.steps[node].attempt.is_none() && !self.steps[node].blocked {
                 self.create_attempt(node);
                 self.local.push_back(Local::Drive(node));
             }
         }
+        self.resume_restart();
     }
 
     /// The rest of a turn after its first message: queued follow-ups, every waiting message,
@@ -327,6 +360,7 @@ impl RunActor {
             RunMsg::RecheckSignals { node, attempt_id } => {
                 self.on_recheck_signals(node, attempt_id).await
             }
+            RunMsg::RestartStep { request, reply } => self.on_restart_step(request, reply).await,
         }
     }
 
@@ -358,6 +392,9 @@ impl RunActor {
             }
             let slot = &mut self.steps[node];
             slot.touched = false;
+            if slot.carried {
+                continue;
+            }
             let Some(si) = &slot.attempt else { continue };
             let with_doc = slot.doc_dirty || !slot.persisted;
             let doc = with_doc.then(|| (self.wf.step(node), slot.params.as_deref()));
@@ -412,6 +449,9 @@ impl RunActor {
                 Effect::Release(node) => self.local.push_back(Local::Release(node)),
                 Effect::Reply(reply) => {
                     let _ = reply.send(Ok(()));
+                }
+                Effect::ReplyRestart(reply, node) => {
+                    let _ = reply.send(self.restarted_attempt(node));
                 }
             }
         }

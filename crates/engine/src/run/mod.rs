@@ -20,6 +20,7 @@ mod foreach;
 mod intervals;
 mod outcome;
 mod permit;
+mod restart;
 mod signals;
 mod step;
 mod subworkflow;
@@ -96,6 +97,20 @@ pub(crate) enum RunMsg {
     },
     /// Look for a waiting step's signals (or announce a finishing step's) again.
     RecheckSignals { node: usize, attempt_id: i64 },
+    /// A user's manual restart of a step of this (active) run (§7.6); answered with the new
+    /// attempt once it is durable.
+    RestartStep {
+        request: StepRestart,
+        reply: oneshot::Sender<Result<StepInstance>>,
+    },
+}
+
+/// An in-run restart of one step.
+#[derive(Debug, Clone)]
+pub(crate) struct StepRestart {
+    pub step_id: String,
+    pub step_run_params: Option<baton_model::params::ParamMap>,
+    pub user: User,
 }
 
 /// What a child run tells its parent when it ends.
@@ -117,5 +132,8 @@ pub(crate) async fn spawn(
     instance: WorkflowInstance,
     attempts: Vec<StepInstance>,
 ) -> Result<()> {
-    actor::RunActor::spawn(engine, instance, attempts)
+    // A restarted run starts from what its earlier runs left (read before the actor exists,
+    // so a rebuilt run gets the same plan as the first start).
+    let earlier = crate::restart::earlier_attempts(engine, &instance).await?;
+    actor::RunActor::spawn(engine, instance, attempts, earlier)
 }

@@ -59,7 +59,7 @@ impl RunActor {
                 id
             }
         };
-        let (attempt_id, step_retry) = match &slot.attempt {
+        let (attempt_id, step_retry) = match slot.attempt.as_ref().or(slot.prior.as_ref()) {
             Some(prev) => {
                 let mut retry = prev.step_retry.clone();
                 if let Some(r) = &mut retry {
@@ -84,7 +84,11 @@ impl RunActor {
             group_info: self.instance.group_info,
             owner: self.instance.run_properties.owner.clone(),
             tags: step.tags.clone(),
-            step_run_params: None,
+            // A retry keeps the params an in-run restart gave the attempt it follows.
+            step_run_params: slot
+                .attempt
+                .as_ref()
+                .and_then(|p| p.step_run_params.clone()),
             restart_config: None,
             params: None,
             transition: Some(transition),
@@ -103,7 +107,20 @@ impl RunActor {
             // The definition lives once in `wf`; it is attached when the document is written.
             definition: placeholder_step(),
         };
-        slot.attempt = Some(si);
+        let replaced = slot.attempt.replace(si);
+        let is_flow = matches!(
+            step.kind,
+            baton_model::definition::StepKind::Foreach(_)
+                | baton_model::definition::StepKind::While(_)
+                | baton_model::definition::StepKind::Subworkflow(_)
+        );
+        if !is_flow {
+            // Only flow steps read the attempt they follow (to restart their children).
+            slot.prior = None;
+        } else if replaced.is_some() && !slot.carried {
+            slot.prior = replaced;
+        }
+        slot.carried = false;
         slot.params = None;
         slot.persisted = false;
         slot.doc_dirty = true;
@@ -176,6 +193,11 @@ impl RunActor {
             }
             match status {
                 S::Created => {
+                    if std::mem::take(&mut self.steps[node].skip) {
+                        self.skip_by_restart(node);
+                        self.finish(node).await;
+                        return;
+                    }
                     if !self.is_satisfied(node) {
                         self.mark_unsatisfied(node);
                         self.finish(node).await;
@@ -294,7 +316,9 @@ impl RunActor {
     /// A step is satisfied when it has no predecessors or some predecessor's condition towards
     /// it was true (§6.2 item 3).
     fn is_satisfied(&self, node: usize) -> bool {
-        self.wf.dag.predecessors(node).is_empty() || self.steps[node].any_true
+        self.wf.dag.predecessors(node).is_empty()
+            || self.steps[node].any_true
+            || self.steps[node].forced
     }
 
     fn mark_unsatisfied(&mut self, node: usize) {
@@ -411,12 +435,17 @@ impl RunActor {
         let step = self.wf.step(node);
         let step_type = step.step_type();
         let definition = step.params.clone();
+        // An in-run restart's params, else the run's params for the step.
         let step_run_params = self
-            .instance
-            .step_run_params
-            .as_ref()
-            .and_then(|m| m.get(&step.id))
-            .cloned();
+            .attempt(node)
+            .and_then(|si| si.step_run_params.clone())
+            .or_else(|| {
+                self.instance
+                    .step_run_params
+                    .as_ref()
+                    .and_then(|m| m.get(&step.id))
+                    .cloned()
+            });
         let scope = self.eval_scope(node);
         // A step without params of its own gets only the defaults, computed natively (no SEL):
         // cheaper here than a hop to a blocking thread.
@@ -727,7 +756,7 @@ impl RunActor {
     }
 
     /// Publishes a step's params and status to downstream evaluations.
-    fn record_upstream(&mut self, node: usize) {
+    pub(super) fn record_upstream(&mut self, node: usize) {
         let Some(si) = self.attempt(node) else {
             return;
         };
@@ -834,7 +863,10 @@ impl RunActor {
             if condition {
                 slot.any_true = true;
             }
-            if slot.preds_done == self.wf.dag.predecessors(succ).len() && slot.attempt.is_none() {
+            if slot.preds_done == self.wf.dag.predecessors(succ).len()
+                && slot.attempt.is_none()
+                && !slot.blocked
+            {
                 self.create_attempt(succ);
                 self.drive(succ).await;
             }
@@ -1103,7 +1135,7 @@ impl RunActor {
 
 /// A stand-in for `StepInstance::definition` in memory: the real one is in the compiled
 /// workflow and is attached when the document is written.
-fn placeholder_step() -> baton_model::definition::Step {
+pub(super) fn placeholder_step() -> baton_model::definition::Step {
     baton_model::definition::Step {
         id: String::new(),
         name: None,

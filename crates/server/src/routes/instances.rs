@@ -1,6 +1,6 @@
 //! Workflow instances (maestro-api.md §1.9): reads of runs (one, the latest with the view across
-//! runs, pages of instances and of runs) and stop/kill of the latest run. Restart, unblock and
-//! the inline-workflow helpers answer 501 until those capabilities exist.
+//! runs, pages of instances and of runs), stop/kill and unblock. Restart is in `restarts`; the
+//! inline-workflow helpers answer 501 until those capabilities exist.
 
 use axum::Json;
 use axum::extract::State;
@@ -135,15 +135,6 @@ pub fn routes() -> Vec<Route> {
         .summary("Kill a run (must be the latest)")
         .user()
         .returns(200, "WorkflowInstanceActionResponse"),
-        stub(
-            Method::POST,
-            "/api/v3/workflows/{wid}/instances/{iid}/actions/restart",
-            TAG,
-            "Restarting a workflow instance",
-        )
-        .summary("Restart a workflow instance")
-        .user()
-        .json_body("WorkflowInstanceRestartRequest"),
         Route::new(
             Method::PUT,
             "/api/v3/workflows/{wid}/instances/{iid}/actions/unblock",

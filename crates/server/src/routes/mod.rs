@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod health;
 pub mod instances;
+pub mod restarts;
 pub mod signals;
 pub mod steps;
 pub mod tag_permits;
@@ -158,6 +159,7 @@ pub fn all() -> Vec<Route> {
     routes.extend(actions::routes());
     routes.extend(instances::routes());
     routes.extend(steps::routes());
+    routes.extend(restarts::routes());
     routes.extend(signals::routes());
     routes.extend(tag_permits::routes());
     routes.extend(unsupported::routes());

@@ -62,11 +62,6 @@ pub fn routes() -> Vec<Route> {
             .user()
             .query("blocking", "boolean", "accepted for compatibility: the action is always durable when answered")
             .returns(200, "StepInstanceActionResponse"),
-        stub(Method::POST, "/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/restart", TAG, "Restarting a step")
-            .summary("Restart a step")
-            .user()
-            .json_body("StepInstanceRestartRequest")
-            .query("blocking", "boolean", "wait for the restart to take effect (default true)"),
     ]
 }
 
