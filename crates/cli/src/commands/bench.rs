@@ -80,6 +80,28 @@ pub enum Scenario {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Running servers (one node, or several nodes of a cluster) driven over HTTP: N
+    /// instances of an S-step NoOp chain started round-robin across the servers; starts/s and
+    /// completed steps/s end to end. Starts no engine of its own (`--db` is ignored).
+    Cluster {
+        /// The servers' base URLs, comma-separated (`http://127.0.0.1:8080,http://…:8081`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        servers: Vec<String>,
+        #[arg(long, default_value_t = 2000)]
+        instances: usize,
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Workflows the instances are spread over (in a cluster, each lives on its group's
+        /// owner).
+        #[arg(long, default_value_t = 16)]
+        workflows: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds to wait for all instances to end.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// One foreach step of N NoOp iterations, C at a time: iterations per second and peak
     /// memory (which must not grow with N).
     Foreach {
@@ -146,6 +168,27 @@ async fn open(args: &Args) -> anyhow::Result<Bench> {
 }
 
 async fn run_async(args: Args) -> anyhow::Result<()> {
+    if let Scenario::Cluster {
+        servers,
+        instances,
+        steps,
+        workflows,
+        concurrency,
+        timeout,
+    } = &args.scenario
+    {
+        let load = super::bench_cluster::ClusterLoad {
+            servers: servers.clone(),
+            instances: *instances,
+            steps: *steps,
+            workflows: *workflows,
+            concurrency: *concurrency,
+            timeout: *timeout,
+        };
+        let figures = super::bench_cluster::run(load).await?;
+        println!("{figures}");
+        return Ok(());
+    }
     let bench = open(&args).await?;
     let figures = match args.scenario {
         Scenario::Chain { steps } => chain(&bench.engine, steps).await?,
@@ -173,6 +216,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
             iterations,
             concurrency,
         } => foreach(&bench.engine, iterations, concurrency).await?,
+        Scenario::Cluster { .. } => bail!("the cluster scenario runs without an engine"),
     };
     bench.engine.shutdown(Duration::from_secs(10)).await;
     println!("{figures}");
