@@ -778,3 +778,325 @@ async fn a_restarted_run_resumes_after_an_engine_restart_without_rerunning_kept_
         [s("b", &[2], "SUCCEEDED"), s("c", &[1], "SUCCEEDED")]
     );
 }
+
+/// loop (foreach i in 1..=4, all at once) → after. In each iteration prep → job; job fails on
+/// its first attempt in iteration 2 only.
+fn foreach_wf(id: &str) -> String {
+    serde_json::json!({
+        "properties": {"owner": "tester", "run_strategy": "parallel"},
+        "workflow": {"id": id, "steps": [
+            {"foreach": {"id": "loop", "concurrency": 4,
+                "transition": {"successors": {"after": "true"}},
+                "params": {"loop_params": {"type": "MAP", "value": {
+                    "i": {"expression": "Util.intsBetween(1, 5, 1)", "type": "LONG_ARRAY"}}}},
+                "steps": [
+                    {"step": {"id": "prep", "type": "NoOp", "transition": {"successors": {"job": "true"}}}},
+                    {"step": {"id": "job", "type": "Titus", "params": {"outcomes": {
+                        "expression": "if (i == 2) return new String[]{'FATAL_ERROR', 'DONE'}; return new String[]{'DONE'};",
+                        "type": "STRING_ARRAY"}}}}
+                ]}},
+            {"step": {"id": "after", "type": "NoOp"}}
+        ]}
+    })
+    .to_string()
+}
+
+fn foreach_artifact(si: &StepInstance) -> baton_model::instance::ForeachArtifact {
+    match si.artifacts.as_ref().and_then(|a| a.get("maestro_foreach")) {
+        Some(baton_model::instance::Artifact::Foreach(a)) => a.clone(),
+        other => panic!("no foreach artifact: {other:?}"),
+    }
+}
+
+impl Harness {
+    /// Run ids of each iteration instance of an inline workflow, by iteration.
+    async fn iteration_runs(&self, inline: &str, n: i64) -> Vec<Vec<i64>> {
+        let mut out = Vec::new();
+        for i in 1..=n {
+            let runs = self
+                .engine
+                .instance_runs(
+                    inline,
+                    i,
+                    baton_engine::views::InstanceViewOptions {
+                        enriched: false,
+                        aggregated: false,
+                    },
+                )
+                .await
+                .map(|r| r.iter().map(|w| w.workflow_run_id).collect())
+                .unwrap_or_default();
+            out.push(runs);
+        }
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreach_restart_keeps_succeeded_iterations() {
+    let h = Harness::scripted().await;
+    let id = h.push_json(&foreach_wf("restart-foreach")).await;
+    let (first, all) = h.run(&id, None).await;
+    assert_eq!(first.status.as_str(), "FAILED");
+    assert_eq!(summary(&all), [s("loop", &[1], "FATALLY_FAILED")]);
+    let inline = foreach_artifact(&all[0]).foreach_workflow_id.unwrap();
+
+    h.engine
+        .restart_instance(
+            &id,
+            first.workflow_instance_id,
+            restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .unwrap();
+    let (second, all) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED");
+    assert_eq!(
+        summary(&all),
+        [s("after", &[1], "SUCCEEDED"), s("loop", &[2], "SUCCEEDED")]
+    );
+    let loop_step = all.iter().find(|si| si.step_id == "loop").unwrap();
+    let a = foreach_artifact(loop_step);
+    assert_eq!(a.foreach_run_id, 2);
+    let overview = a.foreach_overview.unwrap();
+    assert_eq!(
+        overview
+            .stats
+            .unwrap()
+            .get(&baton_model::instance::WorkflowInstanceStatus::Succeeded),
+        Some(&4)
+    );
+    // Two leaves per iteration, the kept ones included.
+    assert_eq!(overview.rollup.unwrap().total_leaf_count, 8);
+    // Only iteration 2 ran again, as run 2 of the same iteration instance, in which prep was
+    // kept and job ran its second attempt.
+    assert_eq!(
+        h.iteration_runs(&inline, 4).await,
+        [vec![1], vec![1, 2], vec![1], vec![1]]
+    );
+    let it2 = h
+        .engine
+        .get_instance_run(&inline, 2, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(it2.status.as_str(), "SUCCEEDED");
+    let it2_steps = h.all_attempts(&it2).await;
+    assert_eq!(summary(&it2_steps), [s("job", &[2], "SUCCEEDED")]);
+
+    // FROM_BEGINNING runs every iteration again (foreach run 3).
+    h.engine
+        .restart_instance(
+            &id,
+            first.workflow_instance_id,
+            restart(RestartPolicy::RestartFromBeginning),
+            tester(),
+        )
+        .await
+        .unwrap();
+    let (third, all) = h.finished(&id, first.workflow_instance_id, 3).await;
+    assert_eq!(third.status.as_str(), "SUCCEEDED");
+    let a = foreach_artifact(all.iter().find(|si| si.step_id == "loop").unwrap());
+    assert_eq!(a.foreach_run_id, 3);
+    assert_eq!(
+        h.iteration_runs(&inline, 4).await,
+        [vec![1, 3], vec![1, 2, 3], vec![1, 3], vec![1, 3]]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_restart_inside_an_iteration_walks_up_to_the_root() {
+    let h = Harness::scripted().await;
+    let id = h.push_json(&foreach_wf("restart-foreach-path")).await;
+    let (first, all) = h.run(&id, None).await;
+    assert_eq!(first.status.as_str(), "FAILED");
+    let inline = foreach_artifact(&all[0]).foreach_workflow_id.unwrap();
+    let outcome = h
+        .engine
+        .restart_step(
+            &inline,
+            2,
+            "job",
+            step_restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .expect("nested step restart");
+    let StepRestartOutcome::NewRun(resp) = outcome else {
+        panic!("a terminal tree restarts from its root");
+    };
+    // The new run is the root's.
+    assert_eq!(resp.workflow_id, id);
+    assert_eq!(resp.workflow_run_id, 2);
+    let (second, _) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED");
+    let rc = second
+        .run_config
+        .as_ref()
+        .and_then(|c| c.restart_config.clone())
+        .unwrap();
+    let path: Vec<(String, i64, Option<String>)> = rc
+        .restart_path
+        .iter()
+        .map(|n| (n.workflow_id.clone(), n.instance_id, n.step_id.clone()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            (inline.clone(), 2, Some("job".to_string())),
+            (
+                id.clone(),
+                first.workflow_instance_id,
+                Some("loop".to_string())
+            )
+        ]
+    );
+    assert_eq!(
+        h.iteration_runs(&inline, 4).await,
+        [vec![1], vec![1, 2], vec![1], vec![1]]
+    );
+    let it2 = h
+        .engine
+        .get_instance_run(&inline, 2, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        it2.run_config.as_ref().map(|c| c.policy.as_str()),
+        Some("RESTART_FROM_SPECIFIC")
+    );
+    assert_eq!(
+        summary(&h.all_attempts(&it2).await),
+        [s("job", &[2], "SUCCEEDED")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subworkflow_restart_makes_a_new_run_of_the_same_child() {
+    let h = Harness::scripted().await;
+    h.push_json(&wf(
+        "restart-child",
+        &[
+            step("c1", &["DONE"], &["c2"], ""),
+            step("c2", &["FATAL_ERROR", "DONE"], &[], ""),
+        ],
+        "",
+    ))
+    .await;
+    let id = h
+        .push_json(
+            &serde_json::json!({
+                "properties": {"owner": "tester", "run_strategy": "parallel"},
+                "workflow": {"id": "restart-parent", "steps": [
+                    {"subworkflow": {"id": "sub", "transition": {"successors": {"after": "true"}},
+                        "params": {"subworkflow_id": {"value": "restart-child", "type": "STRING"}}}},
+                    {"step": {"id": "after", "type": "NoOp"}}
+                ]}
+            })
+            .to_string(),
+        )
+        .await;
+    let (first, all) = h.run(&id, None).await;
+    assert_eq!(first.status.as_str(), "FAILED");
+    assert_eq!(summary(&all), [s("sub", &[1], "FATALLY_FAILED")]);
+    let child_iid = match all[0]
+        .artifacts
+        .as_ref()
+        .and_then(|a| a.get("maestro_subworkflow"))
+    {
+        Some(baton_model::instance::Artifact::Subworkflow(a)) => a.subworkflow_instance_id,
+        other => panic!("no subworkflow artifact: {other:?}"),
+    };
+
+    h.engine
+        .restart_instance(
+            &id,
+            first.workflow_instance_id,
+            restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .unwrap();
+    let (second, all) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED");
+    assert_eq!(
+        summary(&all),
+        [s("after", &[1], "SUCCEEDED"), s("sub", &[2], "SUCCEEDED")]
+    );
+    // The same child instance, a second run started by the new attempt; c1 was kept.
+    let runs = h
+        .engine
+        .instance_runs(
+            "restart-child",
+            child_iid,
+            baton_engine::views::InstanceViewOptions {
+                enriched: false,
+                aggregated: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.workflow_run_id).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let child2 = &runs[1];
+    assert_eq!(child2.status.as_str(), "SUCCEEDED");
+    let parent = child2.initiator.parent().unwrap();
+    assert_eq!((parent.run_id, parent.step_attempt_id), (2, 2));
+    assert_eq!(
+        summary(&h.all_attempts(child2).await),
+        [s("c2", &[2], "SUCCEEDED")]
+    );
+    // No other child instance was created.
+    assert!(
+        h.engine
+            .get_instance_run("restart-child", child_iid + 1, None)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_while_restart_starts_over_with_a_new_loop_run() {
+    let h = Harness::scripted().await;
+    let body = serde_json::json!({"step": {"id": "job", "type": "Titus", "params": {
+        "outcomes": {"expression": "if (i == 2) return new String[]{'FATAL_ERROR', 'DONE'}; return new String[]{'DONE'};", "type": "STRING_ARRAY"},
+        "i": {"expression": "i + 1", "type": "LONG"}}}});
+    let id = h
+        .push_json(
+            &serde_json::json!({
+                "properties": {"owner": "tester"},
+                "workflow": {"id": "restart-while", "steps": [
+                    {"while": {"id": "loop", "condition": "i < 3",
+                        "params": {"loop_params": {"type": "MAP", "value": {"i": {"value": 0, "type": "LONG"}}}},
+                        "steps": [body]}}
+                ]}
+            })
+            .to_string(),
+        )
+        .await;
+    let (first, all) = h.run(&id, None).await;
+    assert_eq!(first.status.as_str(), "FAILED");
+    let while_artifact =
+        |si: &StepInstance| match si.artifacts.as_ref().and_then(|a| a.get("maestro_while")) {
+            Some(baton_model::instance::Artifact::While(a)) => a.clone(),
+            other => panic!("no while artifact: {other:?}"),
+        };
+    let inline = while_artifact(&all[0]).loop_workflow_id.unwrap();
+    h.engine
+        .restart_instance(
+            &id,
+            first.workflow_instance_id,
+            restart(RestartPolicy::RestartFromIncomplete),
+            tester(),
+        )
+        .await
+        .unwrap();
+    let (second, all) = h.finished(&id, first.workflow_instance_id, 2).await;
+    assert_eq!(second.status.as_str(), "SUCCEEDED", "{all:?}");
+    let a = while_artifact(&all[0]);
+    assert_eq!(a.loop_run_id, 2);
+    // Every iteration up to the one that failed ran again, as run 2 of its instance.
+    let runs = h.iteration_runs(&inline, 3).await;
+    assert_eq!(runs, [vec![1, 2], vec![1, 2], vec![1, 2]]);
+}

@@ -84,7 +84,16 @@ pub(crate) fn plan_for(
         .as_ref()
         .ok_or("a restarted run has no run config")?;
     let (specific, skip) = current_node(instance, config.restart_config.as_ref());
-    plan::plan(&wf.dag, config.policy, specific, &skip, &earlier.0)
+    // A RESTART_FROM_SPECIFIC run whose path names no step of it (an instance restart of a
+    // nested instance, reached through its ancestors) applies the user's policy.
+    let policy = match (config.policy, specific) {
+        (RunPolicy::RestartFromSpecific, None) => config
+            .restart_config
+            .as_ref()
+            .map_or(RunPolicy::RestartFromIncomplete, |c| c.downstream_policy),
+        (p, _) => p,
+    };
+    plan::plan(&wf.dag, policy, specific, &skip, &earlier.0)
 }
 
 /// The step of this instance a restart path names (its last node) and, at the path's leaf, the
@@ -121,15 +130,17 @@ pub(crate) struct NewRun {
     /// The ACTION recorded on the new run's timeline (`RESTART`, `SKIP`).
     pub action: &'static str,
     pub reason: String,
+    /// A subworkflow child restarted by its parent step's new attempt: the new parent.
+    pub initiator: Option<Initiator>,
 }
 
 /// The outcome of a step restart.
 #[derive(Debug, Clone)]
 pub enum StepRestartOutcome {
     /// The run was active: the step has a new attempt in it.
-    InRun(StepInstance),
+    InRun(Box<StepInstance>),
     /// The run was terminal: a new run restarts from the step.
-    NewRun(WorkflowStartResponse),
+    NewRun(Box<WorkflowStartResponse>),
 }
 
 impl StepRestartOutcome {
@@ -175,18 +186,24 @@ impl Engine {
     ) -> Result<WorkflowStartResponse> {
         check_run_params(workflow_id, req.run_params.as_ref())?;
         let row = self.latest_run_row(workflow_id, instance_id).await?;
-        self.require_root(&row)?;
-        let policy: RunPolicy = req.restart_policy.into();
+        if !row_is_terminal(&row) {
+            return Err(still_running(&row));
+        }
+        let user_policy: RunPolicy = req.restart_policy.into();
+        let (row, restart_path) = self.path_to_root(row, None).await?;
+        // A nested instance restarts through its root: RESTART_FROM_SPECIFIC down the path,
+        // the user's policy at the instance itself.
+        let policy = if restart_path.len() > 1 {
+            RunPolicy::RestartFromSpecific
+        } else {
+            user_policy
+        };
         let run = NewRun {
             policy,
             restart_config: RestartConfig {
-                restart_path: vec![RestartNode {
-                    workflow_id: workflow_id.to_string(),
-                    instance_id,
-                    step_id: None,
-                }],
+                restart_path,
                 restart_policy: policy,
-                downstream_policy: policy,
+                downstream_policy: user_policy,
                 restart_params: req.run_params.clone(),
                 step_restart_params: None,
                 skip_steps: None,
@@ -196,12 +213,12 @@ impl Engine {
             request_id: req.request_id,
             request_time: req.request_time,
             reason: format!(
-                "restart of run [{}] with policy [{}]",
-                row.key.run_id,
-                policy.as_str()
+                "restart of workflow instance [{workflow_id}][{instance_id}] with policy [{}]",
+                user_policy.as_str()
             ),
             caller,
             action: "RESTART",
+            initiator: None,
         };
         self.start_new_run(row, run).await
     }
@@ -245,19 +262,20 @@ impl Engine {
             let si = self
                 .restart_step_in_run(&row, step_id, req.step_run_params, caller)
                 .await?;
-            return Ok(StepRestartOutcome::InRun(si));
+            return Ok(StepRestartOutcome::InRun(Box::new(si)));
         }
-        self.require_root(&row)?;
         self.require_created(&row, step_id).await?;
-        let policy = req.run_policy();
+        let (row, restart_path) = self.path_to_root(row, Some(step_id)).await?;
+        let nested = restart_path.len() > 1;
+        let policy = if nested {
+            RunPolicy::RestartFromSpecific
+        } else {
+            req.run_policy()
+        };
         let run = NewRun {
             policy,
             restart_config: RestartConfig {
-                restart_path: vec![RestartNode {
-                    workflow_id: workflow_id.to_string(),
-                    instance_id,
-                    step_id: Some(step_id.to_string()),
-                }],
+                restart_path,
                 restart_policy: policy,
                 downstream_policy: req.restart_policy.into(),
                 restart_params: None,
@@ -269,20 +287,24 @@ impl Engine {
                 skip_steps: None,
             },
             run_params: None,
-            step_params: req.step_run_params.map(|p| (step_id.to_string(), p)),
+            // A nested step gets its params through the restart config, at its own level.
+            step_params: req
+                .step_run_params
+                .filter(|_| !nested)
+                .map(|p| (step_id.to_string(), p)),
             request_id: req.request_id,
             request_time: req.request_time,
             reason: format!(
-                "restart of step [{step_id}] of run [{}] with policy [{}]",
-                row.key.run_id,
+                "restart of step [{step_id}] of workflow instance [{workflow_id}][{instance_id}] with policy [{}]",
                 policy.as_str()
             ),
             caller,
             action: "RESTART",
+            initiator: None,
         };
         self.start_new_run(row, run)
             .await
-            .map(StepRestartOutcome::NewRun)
+            .map(|r| StepRestartOutcome::NewRun(Box::new(r)))
     }
 
     /// SKIP of a step of an instance whose latest run is terminal (§7.6 "Skip semantics"): a
@@ -313,17 +335,13 @@ impl Engine {
                 instance.status.as_str()
             )));
         }
-        self.require_root(&row)?;
         self.require_created(&row, step_id).await?;
+        let (row, restart_path) = self.path_to_root(row, Some(step_id)).await?;
         let policy = RunPolicy::RestartFromSpecific;
         let run = NewRun {
             policy,
             restart_config: RestartConfig {
-                restart_path: vec![RestartNode {
-                    workflow_id: workflow_id.to_string(),
-                    instance_id,
-                    step_id: Some(step_id.to_string()),
-                }],
+                restart_path,
                 restart_policy: policy,
                 downstream_policy: RunPolicy::RestartFromIncomplete,
                 restart_params: None,
@@ -335,11 +353,52 @@ impl Engine {
             request_id: None,
             request_time: None,
             reason: format!(
-                "skip of step [{step_id}] of run [{}] by a restart",
-                row.key.run_id
+                "skip of step [{step_id}] of workflow instance [{workflow_id}][{instance_id}] by a restart"
             ),
             caller,
             action: "SKIP",
+            initiator: None,
+        };
+        self.start_new_run(row, run).await
+    }
+
+    /// Restarts the child of a subworkflow step whose new attempt follows one that had it
+    /// (§7.7 "Subworkflow restart"): a new run of the same child instance, started by the new
+    /// attempt. `request_id` makes a relaunch after a crash find the run it created.
+    pub(crate) async fn restart_child(
+        &self,
+        child: &baton_store::RunKey,
+        policy: RunPolicy,
+        restart_config: RestartConfig,
+        initiator: Initiator,
+        request_id: uuid::Uuid,
+        caller: User,
+    ) -> Result<WorkflowStartResponse> {
+        let row = self
+            .latest_run_row(&child.workflow_id, child.instance_id)
+            .await?;
+        if row.uuid == request_id.to_string() {
+            let instance = persist::instance_from_row(&row)?;
+            return Ok(crate::start::start_response(
+                &instance,
+                InstanceRunStatus::Duplicated,
+                None,
+            ));
+        }
+        let run = NewRun {
+            policy,
+            restart_config,
+            run_params: None,
+            step_params: None,
+            request_id: Some(request_id),
+            request_time: None,
+            reason: format!(
+                "restart of the subworkflow instance [{}][{}] by its parent step",
+                child.workflow_id, child.instance_id
+            ),
+            caller,
+            action: "RESTART",
+            initiator: Some(initiator),
         };
         self.start_new_run(row, run).await
     }
@@ -352,21 +411,53 @@ impl Engine {
             .ok_or_else(|| instance_not_found(workflow_id, instance_id, 0))
     }
 
-    /// Runs started by a parent step restart through their root (not built yet).
-    fn require_root(&self, row: &InstanceRow) -> Result<()> {
-        if row.parent.is_some() {
-            return Err(EngineError::invalid(format!(
-                "Cannot restart workflow instance [{}][{}] directly: it was started by step [{}] of workflow instance [{}][{}]; restart that instance instead",
-                row.key.workflow_id,
-                row.key.instance_id,
-                row.parent.as_ref().map_or("", |p| p.step_id.as_str()),
-                row.parent
-                    .as_ref()
-                    .map_or("", |p| p.run.workflow_id.as_str()),
-                row.parent.as_ref().map_or(0, |p| p.run.instance_id),
-            )));
+    /// The restart path from a (terminal) instance up to its root (§7.7 `restartRecursively`):
+    /// leaf first, one node per instance with the step restarted in it (`step_id` at the leaf,
+    /// the parent step above), and the root's latest run. Every ancestor must be terminal and
+    /// the child must belong to its parent's latest run.
+    async fn path_to_root(
+        &self,
+        row: InstanceRow,
+        step_id: Option<&str>,
+    ) -> Result<(InstanceRow, Vec<RestartNode>)> {
+        let mut path = vec![RestartNode {
+            workflow_id: row.key.workflow_id.clone(),
+            instance_id: row.key.instance_id,
+            step_id: step_id.map(str::to_string),
+        }];
+        let mut current = row;
+        while let Some(parent) = current.parent.clone() {
+            let up = self
+                .latest_run_row(&parent.run.workflow_id, parent.run.instance_id)
+                .await?;
+            if up.key.run_id != parent.run.run_id {
+                return Err(EngineError::invalid(format!(
+                    "Cannot restart workflow instance [{}][{}]: it belongs to run [{}] of workflow instance [{}][{}], which has a newer run [{}]",
+                    current.key.workflow_id,
+                    current.key.instance_id,
+                    parent.run.run_id,
+                    parent.run.workflow_id,
+                    parent.run.instance_id,
+                    up.key.run_id
+                )));
+            }
+            if !row_is_terminal(&up) {
+                return Err(EngineError::Conflict(format!(
+                    "Cannot restart workflow instance [{}][{}] as a new run: its ancestor [{}][{}] is still running (restarting an iteration or a child of a running step is not supported)",
+                    current.key.workflow_id,
+                    current.key.instance_id,
+                    up.key.workflow_id,
+                    up.key.instance_id
+                )));
+            }
+            path.push(RestartNode {
+                workflow_id: parent.run.workflow_id.clone(),
+                instance_id: parent.run.instance_id,
+                step_id: Some(parent.step_id.clone()),
+            });
+            current = up;
         }
-        Ok(())
+        Ok((current, path))
     }
 
     /// A step restarted or skipped in a new run must have run in some earlier run.
@@ -488,7 +579,9 @@ impl Engine {
         instance.modify_time = Some(now);
         instance.runtime_overview = None;
         instance.aggregated_info = None;
-        if let Initiator::Manual(m) = &mut instance.initiator {
+        if let Some(initiator) = &run.initiator {
+            instance.initiator = initiator.clone();
+        } else if let Initiator::Manual(m) = &mut instance.initiator {
             m.user = Some(run.caller.clone());
         }
         let previous_config = previous.run_config.clone();
@@ -644,6 +737,20 @@ impl Engine {
             Err(e) => Err(e.to_string()),
         }
     }
+}
+
+fn row_is_terminal(row: &InstanceRow) -> bool {
+    WorkflowInstanceStatus::from_raw(&row.status).is_some_and(|s| s.is_terminal())
+}
+
+fn still_running(row: &InstanceRow) -> EngineError {
+    EngineError::invalid(format!(
+        "There is already a workflow instance run [{}][{}][{}] in status [{}]: cannot restart another run until it is terminal",
+        row.key.workflow_id,
+        row.key.instance_id,
+        row.key.run_id,
+        WorkflowInstanceStatus::from_raw(&row.status).map_or(row.status.as_str(), |s| s.as_str())
+    ))
 }
 
 fn check_run_params(workflow_id: &str, run_params: Option<&ParamMap>) -> Result<()> {

@@ -41,6 +41,9 @@ pub(super) struct InlineTemplate {
     pub correlation_id: String,
     pub run_properties: RunProperties,
     pub run_policy: RunPolicy,
+    /// The one iteration a restart path goes through, with its restart config (its run is
+    /// RESTART_FROM_SPECIFIC).
+    pub path_iteration: Option<(i64, baton_model::instance::RestartConfig)>,
     pub ancestors: Vec<UpstreamInfo>,
     pub parent: ParentRef,
     /// Inherited run params with the per-iteration names (`loop_index`, loop params) filled with
@@ -177,11 +180,19 @@ impl InlineTemplate {
             group_info: self.group_info,
             internal_id: self.internal_id,
             execution_id: None,
-            run_config: Some(RunConfig {
-                runtime_tags: Some(vec![Tag::new(tag)]),
-                correlation_id: Some(self.correlation_id.clone()),
-                policy: self.run_policy,
-                restart_config: None,
+            run_config: Some(match &self.path_iteration {
+                Some((id, config)) if *id == iteration_id => RunConfig {
+                    runtime_tags: Some(vec![Tag::new(tag)]),
+                    correlation_id: Some(self.correlation_id.clone()),
+                    policy: RunPolicy::RestartFromSpecific,
+                    restart_config: Some(config.clone()),
+                },
+                _ => RunConfig {
+                    runtime_tags: Some(vec![Tag::new(tag)]),
+                    correlation_id: Some(self.correlation_id.clone()),
+                    policy: self.run_policy,
+                    restart_config: None,
+                },
             }),
             run_params: Some(run_params),
             step_run_params: None,
@@ -343,6 +354,7 @@ impl RunActor {
         workflow_id: &str,
         run_id: i64,
         values: Vec<(String, ParamValue)>,
+        restart: Option<&super::restart::ChildRestart>,
     ) -> Result<Arc<InlineTemplate>, String> {
         let mut run_params = self.inherited_params(node, true, &["loop_params"]).await?;
         for (name, v) in values {
@@ -394,12 +406,19 @@ impl RunActor {
             group_info: self.instance.group_info,
             correlation_id: self.instance.correlation_id_or_default(),
             run_properties: self.instance.run_properties.clone(),
-            run_policy: self
-                .instance
-                .run_config
-                .as_ref()
-                .map(|c| c.policy)
-                .unwrap_or(RunPolicy::StartFreshNewRun),
+            run_policy: match restart {
+                Some(r) => r.policy,
+                None => self
+                    .instance
+                    .run_config
+                    .as_ref()
+                    .map(|c| c.policy)
+                    .unwrap_or(RunPolicy::StartFreshNewRun),
+            },
+            path_iteration: restart
+                .and_then(|r| r.path.as_ref())
+                .filter(|(n, _)| n.workflow_id == workflow_id)
+                .map(|(n, c)| (n.instance_id, c.clone())),
             ancestors,
             parent: ParentRef {
                 run: self.key.clone(),

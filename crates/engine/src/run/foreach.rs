@@ -198,6 +198,8 @@ pub(crate) struct ForeachState {
     failed: bool,
     /// After a restart: the in-flight children's statuses still have to be read.
     unchecked: bool,
+    /// This attempt restarts the iterations of an earlier one (§7.7 "Foreach restart").
+    restart: Option<super::restart::ChildRestart>,
 }
 
 impl ForeachState {
@@ -277,6 +279,32 @@ impl ForeachState {
     fn has(&self, status: W) -> bool {
         self.stats.get(&status).is_some_and(|n| *n > 0)
     }
+
+    /// Whether iteration `id` has ended (a restart keeps succeeded ones as ended).
+    fn is_done(&self, id: i64) -> bool {
+        self.done.values().any(|s| s.contains(id))
+    }
+
+    /// Moves `next_loop_index` past iterations that are done already, so the loop ends when
+    /// the last ones were kept by a restart.
+    fn skip_done(&mut self) {
+        while self.artifact.next_loop_index < self.artifact.total_loop_count
+            && self.is_done(self.artifact.next_loop_index + 1)
+        {
+            self.artifact.next_loop_index += 1;
+        }
+    }
+}
+
+/// What a foreach attempt that restarts an earlier one's iterations starts from.
+pub(super) struct ForeachRestart {
+    /// `foreach_run_id`: one more than the earlier attempt's.
+    pub run_id: i64,
+    /// Succeeded iterations kept (not launched again).
+    pub kept: IntervalSet,
+    /// The kept iterations' leaf rollup.
+    pub rollup: WorkflowRollupOverview,
+    pub children: super::restart::ChildRestart,
 }
 
 impl RunActor {
@@ -348,10 +376,11 @@ impl RunActor {
                 .await;
         };
         let attempt_id = self.attempt(node).map(|si| si.step_attempt_id).unwrap_or(1);
+        let restarted = self.foreach_restart(node, &workflow_id, total).await;
         let artifact = ForeachArtifact {
             foreach_workflow_id: Some(workflow_id),
             foreach_identity: Some(self.step_identity(node)),
-            foreach_run_id: 1,
+            foreach_run_id: restarted.as_ref().map_or(1, |r| r.run_id),
             run_policy: self.instance.run_config.as_ref().map(|c| c.policy),
             run_id: self.key.run_id,
             ancestor_iteration_count: None,
@@ -361,7 +390,7 @@ impl RunActor {
             pending_action: None,
         };
         let limit = self.foreach_limit(concurrency);
-        let state = ForeachState {
+        let mut state = ForeachState {
             attempt_id,
             artifact,
             loops,
@@ -374,13 +403,97 @@ impl RunActor {
             rollup: WorkflowRollupOverview::default(),
             failed: false,
             unchecked: false,
+            restart: None,
         };
+        if let Some(r) = restarted {
+            if !r.kept.is_empty() {
+                state.stats.insert(W::Succeeded, r.kept.count());
+                state.done.insert(W::Succeeded, r.kept);
+            }
+            state.rollup = r.rollup;
+            state.restart = Some(r.children);
+            state.skip_done();
+        }
         self.flow
             .states
             .insert(node, FlowState::Foreach(Box::new(state)));
         self.flow.dirty.insert(node);
         self.set_status(node, baton_model::instance::StepInstanceStatus::Running);
         true
+    }
+
+    /// The restart of the iterations of the attempt this one follows, if it had any (§7.7):
+    /// a new `foreach_run_id`; under RESTART_FROM_INCOMPLETE (and SPECIFIC) the succeeded
+    /// iterations are kept, the others run again as new runs of the same iteration instances
+    /// and the never-launched ones run fresh; under RESTART_FROM_BEGINNING all run again. The
+    /// iteration a restart path goes through runs again whatever it did.
+    async fn foreach_restart(
+        &mut self,
+        node: usize,
+        workflow_id: &str,
+        total: i64,
+    ) -> Option<ForeachRestart> {
+        let children = self.child_restart(node)?;
+        let prior = self.steps[node].prior.as_ref()?;
+        let Some(Artifact::Foreach(before)) = prior
+            .artifacts
+            .as_ref()
+            .and_then(|a| a.get("maestro_foreach"))
+        else {
+            return None;
+        };
+        if before.foreach_workflow_id.as_deref() != Some(workflow_id) {
+            return None;
+        }
+        let run_id = before.foreach_run_id + 1;
+        let mut kept = IntervalSet::default();
+        let keep = children.policy != baton_model::instance::RunPolicy::RestartFromBeginning
+            && before.total_loop_count == total;
+        if keep {
+            let succeeded = before
+                .foreach_overview
+                .as_ref()
+                .and_then(|o| o.details.as_ref())
+                .and_then(|d| d.get(&W::Succeeded));
+            for interval in succeeded.into_iter().flatten() {
+                kept.insert_range(interval.start, interval.end);
+            }
+        }
+        let mut rollup = WorkflowRollupOverview::default();
+        let path_child = children
+            .path
+            .as_ref()
+            .filter(|(n, _)| n.workflow_id == workflow_id)
+            .map(|(n, _)| n.instance_id);
+        let ids: Vec<i64> = kept.ids().filter(|id| Some(*id) != path_child).collect();
+        let mut kept = IntervalSet::default();
+        for id in ids {
+            kept.insert(id);
+            // The kept iterations' leaves still count in the step's rollup.
+            if let Ok(Some(row)) = self
+                .engine
+                .inner
+                .store
+                .get_instance_run(workflow_id, id, None)
+                .await
+                && let Some(r) = row
+                    .runtime_overview
+                    .as_deref()
+                    .and_then(|o| {
+                        serde_json::from_str::<baton_model::instance::WorkflowRuntimeOverview>(o)
+                            .ok()
+                    })
+                    .and_then(|o| o.rollup_overview)
+            {
+                rollup.aggregate(&r);
+            }
+        }
+        Some(ForeachRestart {
+            run_id,
+            kept,
+            rollup,
+            children,
+        })
     }
 
     /// `min(concurrency, instance step concurrency)` (§4.3), the latter defaulting to 20.
@@ -436,6 +549,7 @@ impl RunActor {
             stats,
             rollup: overview.rollup.unwrap_or_default(),
             unchecked: true,
+            restart: self.child_restart(node),
         };
         self.flow
             .states
@@ -529,8 +643,16 @@ impl RunActor {
             let first = iteration_values(&st.loops, 0);
             let workflow_id = st.artifact.foreach_workflow_id.clone().unwrap_or_default();
             let run_id = st.artifact.foreach_run_id;
+            let restart = st.restart.clone();
             match self
-                .inline_template(node, LoopKind::Foreach, &workflow_id, run_id, first)
+                .inline_template(
+                    node,
+                    LoopKind::Foreach,
+                    &workflow_id,
+                    run_id,
+                    first,
+                    restart.as_ref(),
+                )
                 .await
             {
                 Ok(t) => {
@@ -550,11 +672,21 @@ impl RunActor {
         let Some(template) = st.template.clone() else {
             return;
         };
-        let start = st.artifact.next_loop_index;
+        // Iterations a restart kept (done already) are not launched again.
+        let total = st.artifact.total_loop_count;
+        let mut ids = Vec::new();
+        let mut next = st.artifact.next_loop_index + 1;
+        while (ids.len() as i64) < n && next <= total {
+            if !st.is_done(next) {
+                ids.push(next);
+            }
+            next += 1;
+        }
         let loops = st.loops.clone();
         let literal = template.params.is_some();
         let build = move || {
-            (start..start + n)
+            ids.into_iter()
+                .map(|id| id - 1)
                 .map(|index| {
                     let values = iteration_values(&loops, index);
                     let key = format!("[{}][{}][{index}]", template.workflow_id, template.run_id);
@@ -582,6 +714,7 @@ impl RunActor {
                     if let Some(st) = self.foreach_state(node) {
                         st.in_flight.insert(id);
                         st.artifact.next_loop_index = id;
+                        st.skip_done();
                     }
                 }
                 Err(e) => {

@@ -43,6 +43,19 @@ impl IntervalSet {
         self.ranges.is_empty()
     }
 
+    /// Whether `id` is in the set.
+    pub fn contains(&self, id: i64) -> bool {
+        self.ranges
+            .range(..=id)
+            .next_back()
+            .is_some_and(|(_, e)| *e >= id)
+    }
+
+    /// How many ids the set holds.
+    pub fn count(&self) -> i64 {
+        self.ranges.iter().map(|(s, e)| e - s + 1).sum()
+    }
+
     /// The ranges as the overview writes them.
     pub fn to_intervals(&self) -> Vec<Interval> {
         self.ranges

@@ -9,7 +9,10 @@
 use std::sync::Arc;
 
 use baton_model::definition::FailureMode;
-use baton_model::instance::{ActionEvent, StepInstance, StepInstanceStatus as S, TimelineEvent};
+use baton_model::instance::{
+    ActionEvent, RestartConfig, RestartNode, RunPolicy, StepInstance, StepInstanceStatus as S,
+    TimelineEvent,
+};
 use tokio::sync::oneshot;
 
 use super::StepRestart;
@@ -18,7 +21,61 @@ use crate::clock::now_millis;
 use crate::error::{EngineError, Result};
 use crate::restart::RestartPlan;
 
+/// How a flow step that runs again restarts the children its previous attempt had (§7.7
+/// "Nested specifics").
+#[derive(Debug, Clone)]
+pub(super) struct ChildRestart {
+    /// The policy of the children's new runs.
+    pub policy: RunPolicy,
+    /// The child a restart path goes through: its node, and the restart config (path popped)
+    /// its new run gets (RESTART_FROM_SPECIFIC).
+    pub path: Option<(RestartNode, RestartConfig)>,
+}
+
 impl RunActor {
+    /// How the children of flow step `node` restart, when its attempt follows one (`prior`)
+    /// that had children: an attempt of this same run (an in-run retry or restart) keeps what
+    /// completed; a restarted run passes its policy down (the downstream policy under
+    /// RESTART_FROM_SPECIFIC), and a restart path through this step names one child.
+    pub(super) fn child_restart(&self, node: usize) -> Option<ChildRestart> {
+        let prior = self.steps[node].prior.as_ref()?;
+        if prior.workflow_run_id == self.key.run_id {
+            return Some(ChildRestart {
+                policy: RunPolicy::RestartFromIncomplete,
+                path: None,
+            });
+        }
+        let config = self.instance.run_config.as_ref()?;
+        let restart = config.restart_config.clone().unwrap_or_default();
+        let policy = match config.policy {
+            RunPolicy::RestartFromSpecific => restart.downstream_policy,
+            p if p.is_fresh_run() => return None,
+            p => p,
+        };
+        let step_id = self.wf.dag.id(node);
+        let path = restart.restart_path.as_slice();
+        let through_here = config.policy == RunPolicy::RestartFromSpecific
+            && path.len() > 1
+            && path.last().is_some_and(|n| {
+                n.workflow_id == self.key.workflow_id
+                    && n.instance_id == self.key.instance_id
+                    && n.step_id.as_deref() == Some(step_id)
+            });
+        let path = through_here.then(|| {
+            let rest = path[..path.len() - 1].to_vec();
+            let child = rest[rest.len() - 1].clone();
+            (
+                child,
+                RestartConfig {
+                    restart_path: rest,
+                    restart_policy: RunPolicy::RestartFromSpecific,
+                    ..restart.clone()
+                },
+            )
+        });
+        Some(ChildRestart { policy, path })
+    }
+
     /// Loads a restart plan into the step slots (before the run begins or resumes).
     pub(super) fn apply_plan(&mut self, plan: RestartPlan) {
         for (node, mut si) in plan.carried {

@@ -435,10 +435,21 @@ impl RunActor {
         let step = self.wf.step(node);
         let step_type = step.step_type();
         let definition = step.params.clone();
-        // An in-run restart's params, else the run's params for the step.
+        // An in-run restart's params, else a restart's params for the step (at the restart
+        // path's leaf), else the run's params for the step.
         let step_run_params = self
             .attempt(node)
             .and_then(|si| si.step_run_params.clone())
+            .or_else(|| {
+                self.instance
+                    .run_config
+                    .as_ref()
+                    .and_then(|c| c.restart_config.as_ref())
+                    .filter(|rc| rc.restart_path.len() <= 1)
+                    .and_then(|rc| rc.step_restart_params.as_ref())
+                    .and_then(|m| m.get(&step.id))
+                    .cloned()
+            })
             .or_else(|| {
                 self.instance
                     .step_run_params

@@ -194,19 +194,35 @@ impl RunActor {
             .await?;
         let ancestors = self.child_ancestors(node, def.sync)?;
         let request_id = crate::ids::name_uuid(&self.step_identity(node));
-        let child = ChildStart {
-            initiator: Initiator::Subworkflow(UpstreamInitiator { ancestors }),
-            request_id,
-            run_params,
-            correlation_id: self.instance.correlation_id_or_default(),
-            instance_step_concurrency: self.flow.instance_step_concurrency,
-            group_info: self.instance.group_info,
+        let initiator = Initiator::Subworkflow(UpstreamInitiator { ancestors });
+        let resp = match self.subworkflow_restart(node, &workflow_id) {
+            Some((child, policy, config)) => self
+                .engine
+                .restart_child(
+                    &child,
+                    policy,
+                    config,
+                    initiator,
+                    request_id,
+                    self.instance.run_properties.owner.clone(),
+                )
+                .await
+                .map_err(|e| e.to_string())?,
+            None => {
+                let child = ChildStart {
+                    initiator,
+                    request_id,
+                    run_params,
+                    correlation_id: self.instance.correlation_id_or_default(),
+                    instance_step_concurrency: self.flow.instance_step_concurrency,
+                    group_info: self.instance.group_info,
+                };
+                self.engine
+                    .start_child(&workflow_id, &version, child)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
         };
-        let resp = self
-            .engine
-            .start_child(&workflow_id, &version, child)
-            .await
-            .map_err(|e| e.to_string())?;
         let key = RunKey {
             workflow_id: resp.workflow_id.clone(),
             instance_id: resp.workflow_instance_id,
@@ -239,6 +255,62 @@ impl RunActor {
         }
         self.flow.dirty.insert(node);
         Ok(())
+    }
+
+    /// The child to restart when this attempt follows one that started a child of the same
+    /// workflow (§7.7): its key, the policy of its new run and the restart config it gets (the
+    /// path popped when a restart path goes through it).
+    fn subworkflow_restart(
+        &self,
+        node: usize,
+        workflow_id: &str,
+    ) -> Option<(
+        RunKey,
+        baton_model::instance::RunPolicy,
+        baton_model::instance::RestartConfig,
+    )> {
+        let children = self.child_restart(node)?;
+        let prior = self.steps[node].prior.as_ref()?;
+        let Some(Artifact::Subworkflow(a)) = prior
+            .artifacts
+            .as_ref()
+            .and_then(|a| a.get("maestro_subworkflow"))
+        else {
+            return None;
+        };
+        if a.subworkflow_id.as_deref() != Some(workflow_id) {
+            return None;
+        }
+        let key = RunKey {
+            workflow_id: workflow_id.to_string(),
+            instance_id: a.subworkflow_instance_id,
+            run_id: a.subworkflow_run_id,
+        };
+        match children.path {
+            Some((n, config))
+                if n.workflow_id == key.workflow_id && n.instance_id == key.instance_id =>
+            {
+                Some((
+                    key,
+                    baton_model::instance::RunPolicy::RestartFromSpecific,
+                    config,
+                ))
+            }
+            _ => Some((
+                key.clone(),
+                children.policy,
+                baton_model::instance::RestartConfig {
+                    restart_path: vec![baton_model::instance::RestartNode {
+                        workflow_id: key.workflow_id,
+                        instance_id: key.instance_id,
+                        step_id: None,
+                    }],
+                    restart_policy: children.policy,
+                    downstream_policy: children.policy,
+                    ..Default::default()
+                },
+            )),
+        }
     }
 
     async fn subworkflow_child_done(

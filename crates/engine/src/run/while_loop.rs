@@ -132,10 +132,25 @@ impl RunActor {
             .into_iter()
             .map(|(name, v)| (name, vec![v]))
             .collect();
+        // A while step that runs again after a restart starts over from iteration 1 with a
+        // new `loop_run_id` (its iterations are new runs of the same iteration instances).
+        let loop_run_id = self.steps[node]
+            .prior
+            .as_ref()
+            .and_then(|p| p.artifacts.as_ref())
+            .and_then(|a| match a.get("maestro_while") {
+                Some(baton_model::instance::Artifact::While(w))
+                    if w.loop_workflow_id.as_deref() == Some(workflow_id.as_str()) =>
+                {
+                    Some(w.loop_run_id + 1)
+                }
+                _ => None,
+            })
+            .unwrap_or(1);
         let artifact = WhileArtifact {
             loop_workflow_id: Some(workflow_id),
             loop_identity: Some(self.step_identity(node)),
-            loop_run_id: 1,
+            loop_run_id,
             run_policy: self.instance.run_config.as_ref().map(|c| c.policy),
             run_id: self.key.run_id,
             first_iteration: 1,
@@ -303,8 +318,20 @@ impl RunActor {
         if st.template.is_none() {
             let workflow_id = st.artifact.loop_workflow_id.clone().unwrap_or_default();
             let run_id = st.artifact.loop_run_id;
+            // Restarted iterations run every step again (see `start_while`).
+            let restart = (run_id > 1).then(|| super::restart::ChildRestart {
+                policy: baton_model::instance::RunPolicy::RestartFromBeginning,
+                path: None,
+            });
             let t = self
-                .inline_template(node, LoopKind::While, &workflow_id, run_id, values.clone())
+                .inline_template(
+                    node,
+                    LoopKind::While,
+                    &workflow_id,
+                    run_id,
+                    values.clone(),
+                    restart.as_ref(),
+                )
                 .await?;
             if let Some(st) = self.while_state(node) {
                 st.template = Some(t);
