@@ -141,3 +141,77 @@ fn bad_params_are_reported() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected KEY=VALUE"));
 }
+
+#[path = "server_support/mod.rs"]
+mod server_support;
+
+#[test]
+fn a_signal_sent_to_a_server_starts_the_triggered_workflow_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("wf.json");
+    std::fs::write(&wf, WF).unwrap();
+    let server = server_support::ServerProcess::start(&dir.path().join("b.db"));
+    ok(&server.client().arg("push").arg(&wf).output().unwrap());
+
+    let sent = ok(&server
+        .client()
+        .args([
+            "signal", "send", "cli/go", "--param", "n=2", "--param", "who=bob",
+        ])
+        .output()
+        .unwrap());
+    let instance: serde_json::Value = serde_json::from_str(&sent).expect("json");
+    assert_eq!(instance["seq_id"], 1);
+
+    // The same signal again: the server's 409 is the command's error.
+    let dup = server
+        .client()
+        .args([
+            "signal", "send", "cli/go", "--param", "n=2", "--param", "who=bob",
+        ])
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("409"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
+
+    // The server's trigger started a run, which finishes there.
+    let url = format!(
+        "{}/api/v3/workflows/cli-signal-wf/instances/1/runs/1",
+        server.base
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let run = loop {
+        let (status, body) = server_support::get_json(&url);
+        if status == 200 && body["status"] == "SUCCEEDED" {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no finished triggered run: {status} {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(run["initiator"]["type"], "SIGNAL");
+    assert_eq!(run["params"]["who"]["evaluated_result"], "bob");
+
+    let got = ok(&server
+        .client()
+        .args(["signal", "get", "cli/go", "1"])
+        .output()
+        .unwrap());
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&got).unwrap()["params"]["who"],
+        "bob"
+    );
+    let missing = server
+        .client()
+        .args(["signal", "get", "cli/none"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no signal [cli/none]"));
+}

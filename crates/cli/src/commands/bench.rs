@@ -22,10 +22,13 @@ use super::util::{current_user, percentile, rss_kb};
 pub struct Args {
     #[command(subcommand)]
     pub scenario: Scenario,
-    /// The SQLite file to use (default: a temporary one).
+    /// The database to use: a SQLite file, `sqlite://PATH`, or a PostgreSQL URL
+    /// (`postgres://user@host:5432/db?schema=NAME`; use a fresh schema per run). Default: a
+    /// temporary SQLite file.
     #[arg(long, global = true)]
-    pub db: Option<PathBuf>,
-    /// SQLite durability: `full` (every commit on disk, the default) or `normal`.
+    pub db: Option<String>,
+    /// SQLite durability: `full` (every commit on disk, the default) or `normal`. PostgreSQL
+    /// commits as the server's `synchronous_commit` says.
     #[arg(long, global = true, default_value = "full")]
     pub sync: String,
 }
@@ -77,6 +80,28 @@ pub enum Scenario {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Running servers (one node, or several nodes of a cluster) driven over HTTP: N
+    /// instances of an S-step NoOp chain started round-robin across the servers; starts/s and
+    /// completed steps/s end to end. Starts no engine of its own (`--db` is ignored).
+    Cluster {
+        /// The servers' base URLs, comma-separated (`http://127.0.0.1:8080,http://…:8081`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        servers: Vec<String>,
+        #[arg(long, default_value_t = 2000)]
+        instances: usize,
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Workflows the instances are spread over (in a cluster, each lives on its group's
+        /// owner).
+        #[arg(long, default_value_t = 16)]
+        workflows: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds to wait for all instances to end.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// One foreach step of N NoOp iterations, C at a time: iterations per second and peak
     /// memory (which must not grow with N).
     Foreach {
@@ -108,21 +133,26 @@ async fn open(args: &Args) -> anyhow::Result<Bench> {
         other => bail!("--sync {other}: expected full or normal"),
     };
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let db = args
-        .db
-        .clone()
-        .unwrap_or_else(|| temp.path().join("bench.db"));
-    let store = SqliteStore::open(
-        &db,
-        SqliteOptions {
-            durability,
-            ..SqliteOptions::default()
-        },
-    )?;
+    let store: Arc<dyn baton_store::Store> = match &args.db {
+        Some(db) if super::server::is_postgres_url(db) => super::server::open_store(db).await?.0,
+        db => {
+            let path = match db {
+                Some(db) => PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db)),
+                None => temp.path().join("bench.db"),
+            };
+            Arc::new(SqliteStore::open(
+                &path,
+                SqliteOptions {
+                    durability,
+                    ..SqliteOptions::default()
+                },
+            )?)
+        }
+    };
     let mut config = EngineConfig::new(temp.path().join("work"));
     config.max_steps = 1_000_000;
     config.max_request_bytes = 1 << 30;
-    let engine = Engine::start(Arc::new(store), config).await?;
+    let engine = Engine::start(store, config).await?;
     println!("store: {}", engine.store().describe());
     println!(
         "machine: {} cpus, {}",
@@ -138,6 +168,27 @@ async fn open(args: &Args) -> anyhow::Result<Bench> {
 }
 
 async fn run_async(args: Args) -> anyhow::Result<()> {
+    if let Scenario::Cluster {
+        servers,
+        instances,
+        steps,
+        workflows,
+        concurrency,
+        timeout,
+    } = &args.scenario
+    {
+        let load = super::bench_cluster::ClusterLoad {
+            servers: servers.clone(),
+            instances: *instances,
+            steps: *steps,
+            workflows: *workflows,
+            concurrency: *concurrency,
+            timeout: *timeout,
+        };
+        let figures = super::bench_cluster::run(load).await?;
+        println!("{figures}");
+        return Ok(());
+    }
     let bench = open(&args).await?;
     let figures = match args.scenario {
         Scenario::Chain { steps } => chain(&bench.engine, steps).await?,
@@ -165,6 +216,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
             iterations,
             concurrency,
         } => foreach(&bench.engine, iterations, concurrency).await?,
+        Scenario::Cluster { .. } => bail!("the cluster scenario runs without an engine"),
     };
     bench.engine.shutdown(Duration::from_secs(10)).await;
     println!("{figures}");

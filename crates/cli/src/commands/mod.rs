@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_cluster;
 pub mod bench_signals;
 pub mod client;
 pub mod control;

@@ -1,23 +1,25 @@
 //! `baton signal send NAME [--param k=v]…`: announces a signal (`POST /api/v3/signals`).
 //!
-//! Today it works on a local store (`--db FILE`, embedded engine): the engine starts on the
-//! file (resuming its unfinished runs, subscribing its triggers), stores the signal, waits until
-//! every step and trigger it reaches has acted on it (matched runs are created durably), and
-//! stops; runs it started or woke finish with `baton resume` or the next command on that file.
-//! The command is written against [`Target`] so that a `--server URL` variant (an HTTP client of
-//! `baton server`) can be added beside `--db` without changing its interface.
+//! Two targets. `--server URL` is an HTTP client of a running `baton server` (the usual case:
+//! the server's engine wakes the steps and triggers the signal reaches). `--db FILE|URL` works
+//! on a store directly with an embedded engine: it starts on the store (resuming its unfinished
+//! runs, subscribing its triggers), stores the signal, waits until every step and trigger it
+//! reaches has acted on it (matched runs are created durably), and stops; runs it started or
+//! woke finish with `baton resume` or the next command on that store. Do not use `--db` on a
+//! store a server is running on: two engines would drive the same runs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use baton_engine::{Engine, EngineConfig, EngineError};
 use baton_model::api::SignalCreateRequest;
 use baton_model::definition::SignalParamValue;
-use baton_store::sqlite::{SqliteOptions, SqliteStore};
 use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::client::{Client, ClientArgs, seg};
 
 /// Signal commands.
 #[derive(clap::Subcommand)]
@@ -60,22 +62,37 @@ pub struct GetArgs {
     pub target: Target,
 }
 
-/// Where the command acts: a local store today (a server URL later).
+/// Where the command acts: a server, or a store with an embedded engine.
 #[derive(clap::Args)]
 pub struct Target {
-    /// The SQLite file (embedded engine).
+    /// A store to act on directly with an embedded engine: a SQLite file or a PostgreSQL URL.
+    /// Without it the command is a client of `--server`.
     #[arg(long, env = "BATON_DB")]
-    pub db: PathBuf,
+    pub db: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A resolved [`Target`].
+enum Via {
+    Server(Client),
+    Store(String),
 }
 
 impl Target {
-    /// An embedded engine on the target store.
-    pub async fn engine(&self) -> anyhow::Result<Engine> {
-        let store = SqliteStore::open(&self.db, SqliteOptions::default())
-            .with_context(|| format!("cannot open {}", self.db.display()))?;
-        let work_dir = PathBuf::from(format!("{}.work", self.db.display()));
-        Ok(Engine::start(Arc::new(store), EngineConfig::new(work_dir)).await?)
+    fn via(&self) -> anyhow::Result<Via> {
+        match &self.db {
+            Some(db) => Ok(Via::Store(db.clone())),
+            None => Ok(Via::Server(Client::new(&self.client)?)),
+        }
     }
+}
+
+/// An embedded engine on the store `db` names.
+async fn embedded_engine(db: &str) -> anyhow::Result<Engine> {
+    let (store, db_path) = super::server::open_store(db).await?;
+    let work_dir = PathBuf::from(format!("{}.work", db_path.display()));
+    Ok(Engine::start(store, EngineConfig::new(work_dir)).await?)
 }
 
 pub fn run(cmd: SignalCommand) -> anyhow::Result<ExitCode> {
@@ -130,7 +147,16 @@ async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
         request_id: args.request_id.clone(),
         request_time: None,
     };
-    let engine = args.target.engine().await?;
+    let db = match args.target.via()? {
+        Via::Server(client) => {
+            let body = serde_json::to_value(&req)?;
+            let instance = client.post_json("/api/v3/signals", &body).await?;
+            println!("{}", serde_json::to_string_pretty(&instance)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Via::Store(db) => db,
+    };
+    let engine = embedded_engine(&db).await?;
     let result = engine.announce_signal(req).await;
     engine.signals_settled().await;
     engine.shutdown(Duration::from_secs(5)).await;
@@ -155,9 +181,29 @@ async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{n}: expected `latest` or a sequence id"))?,
         ),
     };
-    let store = SqliteStore::open(&args.target.db, SqliteOptions::default())
-        .with_context(|| format!("cannot open {}", args.target.db.display()))?;
-    match baton_engine::read_signal(&store, &args.name, seq).await? {
+    let found: Option<Value> = match args.target.via()? {
+        Via::Server(client) => {
+            let path = format!("/api/v3/signals/{}/instances/{}", seg(&args.name), args.seq);
+            // Maestro answers an absent signal with an empty 200.
+            let text = client.send_text(reqwest::Method::GET, &path, None).await?;
+            if text.trim().is_empty() {
+                None
+            } else {
+                Some(
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("the answer to GET {path} is not JSON: {text}"))?,
+                )
+            }
+        }
+        Via::Store(db) => {
+            let (store, _) = super::server::open_existing_store(&db).await?;
+            baton_engine::read_signal(store.as_ref(), &args.name, seq)
+                .await?
+                .map(|instance| serde_json::to_value(&instance))
+                .transpose()?
+        }
+    };
+    match found {
         Some(instance) => {
             println!("{}", serde_json::to_string_pretty(&instance)?);
             Ok(ExitCode::SUCCESS)
