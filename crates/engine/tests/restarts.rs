@@ -757,19 +757,13 @@ async fn a_restarted_run_resumes_after_an_engine_restart_without_rerunning_kept_
     tokio::time::sleep(Duration::from_millis(300)).await;
     h.engine.shutdown(Duration::from_millis(200)).await;
     // A new engine on the same store resumes run 2.
-    let store = baton_store::sqlite::SqliteStore::open(
-        h.dir.path().join("baton.db"),
-        baton_store::sqlite::SqliteOptions::default(),
-    )
-    .unwrap();
+    let store = common::open_store(h.dir.path(), common::Backend::from_env()).await;
     let mut config = baton_engine::EngineConfig::new(h.dir.path().join("work"));
     config.runtimes.register(
         baton_model::definition::StepType::Titus,
         std::sync::Arc::new(common::ScriptedRuntime),
     );
-    let engine = baton_engine::Engine::start(std::sync::Arc::new(store), config)
-        .await
-        .unwrap();
+    let engine = baton_engine::Engine::start(store, config).await.unwrap();
     let h2 = Harness { engine, dir: h.dir };
     let (second, all) = h2.finished(&id, first.workflow_instance_id, 2).await;
     assert_eq!(second.status.as_str(), "SUCCEEDED");
