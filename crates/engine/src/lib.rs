@@ -26,6 +26,7 @@ pub mod runtime;
 mod services;
 mod signals;
 mod start;
+pub mod step_actions;
 pub mod triggers;
 mod validation;
 pub mod views;

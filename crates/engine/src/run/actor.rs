@@ -324,6 +324,16 @@ impl RunActor {
                 user,
                 reply,
             } => self.on_bypass(step_id, user, reply).await,
+            RunMsg::StepAction {
+                step_id,
+                action,
+                user,
+                reason,
+                reply,
+            } => {
+                self.on_step_action(step_id, action, user, reason, reply)
+                    .await
+            }
             RunMsg::RecheckSignals { node, attempt_id } => {
                 self.on_recheck_signals(node, attempt_id).await
             }

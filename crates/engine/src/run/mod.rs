@@ -22,6 +22,7 @@ mod outcome;
 mod permit;
 mod signals;
 mod step;
+mod step_actions;
 mod subworkflow;
 mod while_loop;
 
@@ -92,6 +93,14 @@ pub(crate) enum RunMsg {
     BypassSignals {
         step_id: String,
         user: Option<User>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// A user's STOP, KILL or SKIP of one step; answered once durable.
+    StepAction {
+        step_id: String,
+        action: crate::step_actions::StepAction,
+        user: User,
+        reason: Option<String>,
         reply: oneshot::Sender<Result<()>>,
     },
     /// Look for a waiting step's signals (or announce a finishing step's) again.
