@@ -240,6 +240,26 @@ impl Store for TestStore {
     ) -> Result<Vec<baton_store::TriggerRow>> {
         self.store.list_triggers(workflow_id).await
     }
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::BreakpointRow>> {
+        self.store.list_breakpoints(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.store.list_paused_attempts(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts_of_run(
+        &self,
+        run: &baton_store::RunKey,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.store.list_paused_attempts_of_run(run).await
+    }
 }
 
 async fn fresh() -> Arc<dyn Store> {
@@ -284,7 +304,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     for open in opens {
         stores.push(open.await.expect("open task"));
     }
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, [1, 2, 4]);
     // All of them use the same tables.
     put_workflow(&stores[0], "w").await;
     for store in &stores {
@@ -293,7 +313,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     // Opening again applies nothing.
     drop(stores);
     let again = connect(&schema).await;
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, [1, 2, 4]);
     assert_eq!(again.schema(), schema);
     assert!(again.get_workflow("w").await.unwrap().is_some());
 }
@@ -917,7 +937,7 @@ async fn open_dispatches_on_the_url() {
     assert!(pg.describe().starts_with("postgres "), "{}", pg.describe());
     assert!(pg.describe().contains(&schema), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, [1, 2, 4]);
     drop(pg);
     // Or by Baton's own `schema` parameter, which creates the schema.
     let named = fresh_schema_name();
@@ -927,7 +947,7 @@ async fn open_dispatches_on_the_url() {
         .unwrap_or_else(|err| opening_failed(err));
     assert!(pg.describe().contains(&named), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&named).await, [1, 2]);
+    assert_eq!(applied_migrations(&named).await, [1, 2, 4]);
 
     // SQLite, by path and by URL.
     let dir = tempfile::tempdir().unwrap();

@@ -122,6 +122,26 @@ impl Store for Defaults {
     ) -> Result<Vec<baton_store::TriggerRow>> {
         self.0.list_triggers(workflow_id).await
     }
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::BreakpointRow>> {
+        self.0.list_breakpoints(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.0.list_paused_attempts(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts_of_run(
+        &self,
+        run: &baton_store::RunKey,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.0.list_paused_attempts_of_run(run).await
+    }
 }
 
 fn open() -> (tempfile::TempDir, Arc<SqliteStore>) {

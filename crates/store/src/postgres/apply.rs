@@ -200,7 +200,11 @@ pub(crate) fn bind<'a>(
         | WriteOp::PutTrigger(_)
         | WriteOp::DeleteTrigger { .. }
         | WriteOp::PutTagPermit(_)
-        | WriteOp::DeleteTagPermit { .. } => {
+        | WriteOp::DeleteTagPermit { .. }
+        | WriteOp::PutBreakpoint(_)
+        | WriteOp::DeleteBreakpoints { .. }
+        | WriteOp::AddPausedAttempt(_)
+        | WriteOp::DeletePausedAttempt(_) => {
             return None;
         }
         WriteOp::CreateInstance(i) => (
@@ -305,7 +309,12 @@ pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
         WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
             Err(unsupported_signal_op())
         }
-        WriteOp::PutTagPermit(_) | WriteOp::DeleteTagPermit { .. } => Ok(WriteOutcome::Done),
+        WriteOp::PutTagPermit(_)
+        | WriteOp::DeleteTagPermit { .. }
+        | WriteOp::PutBreakpoint(_)
+        | WriteOp::DeleteBreakpoints { .. }
+        | WriteOp::AddPausedAttempt(_)
+        | WriteOp::DeletePausedAttempt(_) => Ok(WriteOutcome::Done),
         WriteOp::CreateInstance(i) => {
             create_outcome(i, &one_row(rows)?).map(WriteOutcome::Instance)
         }
@@ -417,6 +426,69 @@ async fn apply(tx: &mut Tx<'_>, op: &WriteOp) -> Applied<WriteOutcome> {
         WriteOp::DeleteTagPermit { tag } => {
             tx.execute(&st.delete_tag_permit, &[tag]).await?;
             Ok(WriteOutcome::Done)
+        }
+        WriteOp::PutBreakpoint(b) => {
+            tx.execute(
+                &st.put_breakpoint,
+                &[
+                    &b.workflow_id,
+                    &b.step_id,
+                    &b.version,
+                    &b.instance_id,
+                    &b.run_id,
+                    &b.attempt_id,
+                    &b.created_by,
+                    &b.create_ts,
+                ],
+            )
+            .await?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::DeleteBreakpoints {
+            workflow_id,
+            step_id,
+            resume,
+        } => {
+            let n = tx
+                .execute(&st.delete_breakpoints, &[workflow_id, step_id])
+                .await?;
+            if *resume {
+                tx.execute(&st.delete_paused_of_step, &[workflow_id, step_id])
+                    .await?;
+            }
+            Ok(WriteOutcome::Count(n))
+        }
+        WriteOp::AddPausedAttempt(a) => {
+            tx.execute(
+                &st.add_paused,
+                &[
+                    &a.key.run.workflow_id,
+                    &a.key.run.instance_id,
+                    &a.key.run.run_id,
+                    &a.key.step_id,
+                    &a.key.attempt_id,
+                    &a.breakpoint_workflow_id,
+                    &a.version,
+                    &a.create_ts,
+                ],
+            )
+            .await?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::DeletePausedAttempt(k) => {
+            let n = tx
+                .execute(
+                    &st.delete_paused,
+                    &[
+                        &k.run.workflow_id,
+                        &k.run.instance_id,
+                        &k.run.run_id,
+                        &k.step_id,
+                        &k.attempt_id,
+                    ],
+                )
+                .await?;
+            Ok(WriteOutcome::Count(n))
         }
         WriteOp::PutVersion(v) => put_version(tx, v).await,
         WriteOp::SetActiveVersion {

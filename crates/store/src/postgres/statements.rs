@@ -27,6 +27,11 @@ pub(crate) struct Statements {
     pub(crate) upsert_attempt: Statement,
     pub(crate) put_tag_permit: Statement,
     pub(crate) delete_tag_permit: Statement,
+    pub(crate) put_breakpoint: Statement,
+    pub(crate) delete_breakpoints: Statement,
+    pub(crate) delete_paused_of_step: Statement,
+    pub(crate) add_paused: Statement,
+    pub(crate) delete_paused: Statement,
 }
 
 impl Statements {
@@ -48,6 +53,11 @@ impl Statements {
             upsert_attempt: client.prepare(UPSERT_ATTEMPT).await?,
             put_tag_permit: client.prepare(PUT_TAG_PERMIT).await?,
             delete_tag_permit: client.prepare(DELETE_TAG_PERMIT).await?,
+            put_breakpoint: client.prepare(PUT_BREAKPOINT).await?,
+            delete_breakpoints: client.prepare(DELETE_BREAKPOINTS).await?,
+            delete_paused_of_step: client.prepare(DELETE_PAUSED_OF_STEP).await?,
+            add_paused: client.prepare(ADD_PAUSED).await?,
+            delete_paused: client.prepare(DELETE_PAUSED).await?,
         })
     }
 }
@@ -179,3 +189,23 @@ const UPSERT_ATTEMPT: &str = "INSERT INTO step_instance AS s (workflow_id, workf
     timeline = COALESCE(excluded.timeline, s.timeline), \
     dependencies = COALESCE(excluded.dependencies, s.dependencies), \
     outputs = COALESCE(excluded.outputs, s.outputs)";
+
+const PUT_BREAKPOINT: &str = "INSERT INTO step_breakpoint (workflow_id, step_id, version, \
+    instance_id, run_id, attempt_id, created_by, create_ts) VALUES ($1::TEXT, $2::TEXT, $3::BIGINT, \
+    $4::BIGINT, $5::BIGINT, $6::BIGINT, $7::TEXT, $8::BIGINT) \
+    ON CONFLICT (workflow_id, step_id, version, instance_id, run_id, attempt_id) DO UPDATE SET \
+    created_by = excluded.created_by, create_ts = excluded.create_ts";
+
+const DELETE_BREAKPOINTS: &str =
+    "DELETE FROM step_breakpoint WHERE workflow_id = $1::TEXT AND step_id = $2::TEXT";
+
+const DELETE_PAUSED_OF_STEP: &str = "DELETE FROM paused_step_attempt \
+    WHERE breakpoint_workflow_id = $1::TEXT AND step_id = $2::TEXT";
+
+const ADD_PAUSED: &str = "INSERT INTO paused_step_attempt (workflow_id, instance_id, run_id, \
+    step_id, attempt_id, breakpoint_workflow_id, version, create_ts) VALUES ($1::TEXT, $2::BIGINT, \
+    $3::BIGINT, $4::TEXT, $5::BIGINT, $6::TEXT, $7::BIGINT, $8::BIGINT) ON CONFLICT DO NOTHING";
+
+const DELETE_PAUSED: &str = "DELETE FROM paused_step_attempt WHERE workflow_id = $1::TEXT \
+    AND instance_id = $2::BIGINT AND run_id = $3::BIGINT AND step_id = $4::TEXT \
+    AND attempt_id = $5::BIGINT";
