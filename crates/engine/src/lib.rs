@@ -6,6 +6,7 @@
 
 mod activation;
 mod blocking;
+pub mod breakpoints;
 pub mod catalog;
 pub mod clock;
 mod compiled;

@@ -88,6 +88,8 @@ pub(crate) struct RunActor {
     pub(super) local: VecDeque<Local>,
     pub(super) effects: Vec<Effect>,
     pub(super) run_update: Option<InstanceUpdate>,
+    /// Other rows this turn writes (paused-attempt records).
+    pub(super) extra_ops: Vec<WriteOp>,
     pub(super) next_step_instance_id: i64,
     pub(super) status: WorkflowInstanceStatus,
     pub(super) terminating: Option<Termination>,
@@ -153,6 +155,7 @@ impl RunActor {
             local: VecDeque::new(),
             effects: Vec::new(),
             run_update: None,
+            extra_ops: Vec::new(),
             next_step_instance_id: 1,
             terminating: None,
             run_timer: None,
@@ -171,6 +174,7 @@ impl RunActor {
             Box::pin(self.begin()).await;
         } else {
             self.resume(attempts);
+            Box::pin(self.resume_unpaused()).await;
         }
         self.arm_run_timeout();
         Box::pin(self.end_turn()).await;
@@ -334,6 +338,11 @@ impl RunActor {
                 self.on_step_action(step_id, action, user, reason, reply)
                     .await
             }
+            RunMsg::Resume {
+                step_id,
+                attempt_id,
+                user,
+            } => self.on_resume(&step_id, attempt_id, user).await,
             RunMsg::RecheckSignals { node, attempt_id } => {
                 self.on_recheck_signals(node, attempt_id).await
             }
@@ -397,6 +406,7 @@ impl RunActor {
             }
             ops.push(WriteOp::UpdateInstance(update));
         }
+        ops.append(&mut self.extra_ops);
         let flow_first = ops.len();
         ops.extend(flow_ops);
         let outcomes = if ops.is_empty() {

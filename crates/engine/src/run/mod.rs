@@ -14,6 +14,7 @@
 //! turn after the commit that made it succeed.
 
 mod actor;
+mod breakpoints;
 mod children;
 mod flow;
 mod foreach;
@@ -94,6 +95,12 @@ pub(crate) enum RunMsg {
         step_id: String,
         user: Option<User>,
         reply: oneshot::Sender<Result<()>>,
+    },
+    /// The paused-attempt row of a PAUSED step is gone (resumed): the step goes on.
+    Resume {
+        step_id: String,
+        attempt_id: i64,
+        user: Option<User>,
     },
     /// A user's STOP, KILL or SKIP of one step; answered once durable.
     StepAction {
