@@ -172,3 +172,105 @@ async fn the_action_maps_are_maestros() {
     assert_eq!(runs.body["SUCCEEDED"], json!(["RESTART"]));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breakpoints_pause_steps_until_resumed() {
+    let s = TestServer::start().await;
+    s.push(
+        &json!({"properties": {"owner": "tester", "run_strategy": "PARALLEL"},
+        "workflow": {"id": "bps", "steps": [
+            {"step": {"id": "a", "type": "NoOp", "transition": {"successors": {"b": "true"}}}},
+            {"step": {"id": "b", "type": "NoOp"}}
+        ]}}),
+    )
+    .await;
+    let base = "/api/v3/workflows/steps/breakpoints";
+    let bad = s
+        .json(
+            "POST",
+            base,
+            &json!({"workflow_id": "bps", "step_id": "b", "workflow_instance_id": 3}),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    let missing = s
+        .json(
+            "POST",
+            base,
+            &json!({"workflow_id": "bps", "step_id": "zz"}),
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{:?}", missing.body);
+    let r = s
+        .json("POST", base, &json!({"workflow_id": "bps", "step_id": "b"}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["step_id"], "b");
+    assert!(r.body["created_by"].to_string().contains("tester"), "{:?}", r.body);
+    assert!(
+        r.body.get("workflow_instance_id").is_none(),
+        "match-all ids are omitted"
+    );
+    let listed = s.get(&format!("{base}?workflowId=bps&stepId=b")).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    let no_params = s.get(base).await;
+    assert_eq!(no_params.status, 400);
+
+    let first = s.start_latest("bps", None).await;
+    let second = s.start_latest("bps", None).await;
+    s.wait_step("bps", first, "b", "PAUSED").await;
+    s.wait_step("bps", second, "b", "PAUSED").await;
+    let paused = s
+        .get(&format!(
+            "{base}/paused-step-attempts?workflowId=bps&stepId=b"
+        ))
+        .await;
+    assert_eq!(
+        paused.body.as_array().unwrap().len(),
+        2,
+        "{:?}",
+        paused.body
+    );
+    // A paused step can be stopped like any other.
+    let stop = s
+        .put(&format!(
+            "/api/v3/workflows/bps/instances/{second}/steps/b/actions/stop"
+        ))
+        .await;
+    assert_eq!(stop.status, 200, "{:?}", stop.body);
+    assert_eq!(stop.body["step_runtime_state"]["status"], "STOPPED");
+    assert_eq!(s.wait_terminal("bps", second).await["status"], "STOPPED");
+
+    let resume =
+        format!("{base}/bps/instances/{first}/runs/latest/steps/b/attempts/1/actions/resume");
+    let anonymous = s.raw("PUT", &resume, None, None).await;
+    assert_eq!(anonymous.status, 400);
+    let r = s.put(&resume).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(s.wait_terminal("bps", first).await["status"], "SUCCEEDED");
+    let again = s.put(&resume).await;
+    assert_eq!(again.status, 404, "{:?}", again.body);
+
+    // Deleting with resume releases the paused attempts.
+    let third = s.start_latest("bps", None).await;
+    s.wait_step("bps", third, "b", "PAUSED").await;
+    let r = s
+        .raw(
+            "DELETE",
+            &format!("{base}?workflowId=bps&stepId=b"),
+            Some("tester"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(
+        r.body["timeline_event"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Total of [1] steps have been resumed"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(s.wait_terminal("bps", third).await["status"], "SUCCEEDED");
+    s.stop().await;
+}

@@ -9,6 +9,7 @@
 //! capture name (`{wid}`, `{iid}`, `{rid}`, `{sid}`, `{attempt}`).
 
 pub mod actions;
+pub mod breakpoints;
 pub mod health;
 pub mod instances;
 pub mod signals;
@@ -158,6 +159,7 @@ pub fn all() -> Vec<Route> {
     routes.extend(actions::routes());
     routes.extend(instances::routes());
     routes.extend(steps::routes());
+    routes.extend(breakpoints::routes());
     routes.extend(signals::routes());
     routes.extend(tag_permits::routes());
     routes.extend(unsupported::routes());
