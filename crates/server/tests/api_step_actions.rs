@@ -206,7 +206,11 @@ async fn breakpoints_pause_steps_until_resumed() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["step_id"], "b");
-    assert!(r.body["created_by"].to_string().contains("tester"), "{:?}", r.body);
+    assert!(
+        r.body["created_by"].to_string().contains("tester"),
+        "{:?}",
+        r.body
+    );
     assert!(
         r.body.get("workflow_instance_id").is_none(),
         "match-all ids are omitted"

@@ -376,7 +376,7 @@ async fn unblock_latest(
             latest.workflow_run_id
         )));
     }
-    s.engine.unblock_instance(wid, iid).await?;
+    s.engine.unblock_instance(wid, iid, Some(&caller.0)).await?;
     Ok(Json(WorkflowInstanceActionResponse {
         workflow_id: wid.to_string(),
         workflow_instance_id: iid,
