@@ -139,9 +139,7 @@ async fn non_blocking_user_and_terminal_runs() {
         .await;
     assert_eq!(r.status, 501, "{:?}", r.body);
     let r = s
-        .put(&format!(
-            "/api/v3/workflows/nb/instances/99/steps/nap/actions/stop"
-        ))
+        .put("/api/v3/workflows/nb/instances/99/steps/nap/actions/stop")
         .await;
     assert_eq!(r.status, 404, "{:?}", r.body);
     s.stop().await;
