@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_api;
 pub mod bench_signals;
+pub mod breakpoint;
 pub mod client;
 pub mod control;
 pub mod logs;
@@ -14,6 +15,7 @@ pub mod server;
 pub mod signal;
 pub mod start;
 pub mod status;
+pub mod step;
 pub mod triggers;
 pub mod util;
 pub mod validate;
