@@ -329,3 +329,42 @@ async fn breakpoints_on_loop_body_steps_pause_every_iteration() {
     let (wi, _) = wait_run(e, &run).await;
     assert_eq!(wi.status.as_str(), "SUCCEEDED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_kill_and_skip_apply_to_a_paused_step_and_drop_its_record() {
+    use baton_engine::step_actions::StepAction;
+    let h = Harness::new().await;
+    let e = &h.engine;
+    let id = h.push_json(&chain("bp-acts")).await;
+    e.add_breakpoint(&id, "b", User::new("ops")).await.unwrap();
+    for (action, to, run_status) in [
+        (StepAction::Stop, "STOPPED", "STOPPED"),
+        (StepAction::Kill, "FATALLY_FAILED", "FAILED"),
+        (StepAction::Skip, "SKIPPED", "SUCCEEDED"),
+    ] {
+        let run = start(e, &id).await;
+        wait_step(e, &run, "b", "PAUSED").await;
+        let outcome = e
+            .act_on_step(
+                &id,
+                run.instance_id,
+                "b",
+                action,
+                User::new("ops"),
+                None,
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.attempt.unwrap().runtime_state.status.as_str(), to);
+        let (wi, _) = wait_run(e, &run).await;
+        assert_eq!(wi.status.as_str(), run_status, "{action:?}");
+        assert!(
+            e.list_paused_attempts(Some(&id), None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{action:?}"
+        );
+    }
+}
