@@ -44,6 +44,12 @@ enum Command {
     Kill(commands::control::Args),
     /// Restart an instance.
     Restart(commands::control::RestartArgs),
+    /// Stop, kill or skip one step of a running instance.
+    #[command(subcommand)]
+    Step(commands::step::StepCommand),
+    /// Add, list, delete step breakpoints; list and resume paused attempts.
+    #[command(subcommand)]
+    Breakpoint(commands::breakpoint::BreakpointCommand),
     /// List workflows, or the instances of one workflow.
     List(commands::status::ListArgs),
     /// Announce and read signals.
@@ -79,6 +85,8 @@ fn main() -> std::process::ExitCode {
         Command::Kill(args) => commands::control::terminate(args, "kill"),
         Command::Restart(args) => commands::control::restart(args),
         Command::List(args) => commands::status::list(args),
+        Command::Step(cmd) => commands::step::run(cmd),
+        Command::Breakpoint(cmd) => commands::breakpoint::run(cmd),
         Command::Signal(cmd) => commands::signal::run(cmd),
         Command::Triggers(cmd) => commands::triggers::run(cmd),
     };

@@ -41,6 +41,7 @@ impl Engine {
             Err(e) => return Err(e.into()),
         };
         self.inner.compiled.forget(workflow_id);
+        self.inner.breakpoints.forget_workflow(workflow_id);
         // Its trigger subscriptions end with it.
         self.refresh_triggers_logged(workflow_id).await;
         let dir = self

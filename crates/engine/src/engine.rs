@@ -91,6 +91,8 @@ pub(crate) struct EngineInner {
     /// Time-trigger scheduler and signal-trigger actors.
     pub triggers: crate::triggers::Triggers,
     pub permits: crate::permits::Permits,
+    /// Step breakpoints, mirrored from the store.
+    pub breakpoints: crate::breakpoints::BreakpointCache,
 }
 
 impl Engine {
@@ -114,8 +116,10 @@ impl Engine {
                 signals: crate::signals::hub::Hub::default(),
                 triggers: crate::triggers::Triggers::default(),
                 permits: crate::permits::Permits::default(),
+                breakpoints: crate::breakpoints::BreakpointCache::default(),
             }),
         };
+        engine.load_breakpoints().await?;
         crate::recovery::resume_all(&engine).await?;
         crate::triggers::start(&engine).await?;
         Ok(engine)

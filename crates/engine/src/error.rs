@@ -27,6 +27,13 @@ pub enum EngineError {
     /// while too many runs are active).
     #[error("{0}")]
     PreconditionFailed(String),
+    /// The request was accepted but did not take effect within the time the caller waits
+    /// (Maestro's 408 for a blocking step action); it still completes later.
+    #[error("{0}")]
+    Timeout(String),
+    /// A capability this build does not have yet (answered 501).
+    #[error("{0}")]
+    NotImplemented(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -6,6 +6,7 @@
 
 mod activation;
 mod blocking;
+pub mod breakpoints;
 pub mod catalog;
 pub mod clock;
 mod compiled;
@@ -27,6 +28,7 @@ pub mod runtime;
 mod services;
 mod signals;
 mod start;
+pub mod step_actions;
 pub mod triggers;
 mod validation;
 pub mod views;

@@ -598,7 +598,13 @@ async fn stop_running_runs(
 impl Engine {
     /// STRICT_SEQUENTIAL `unblock` of one instance (§7.5): its latest run's raw status `FAILED`
     /// becomes `FAILED_1`, which still reads as FAILED but no longer blocks the queue.
-    pub async fn unblock_instance(&self, workflow_id: &str, instance_id: i64) -> Result<()> {
+    /// `user`, when known, is named in the run's timeline.
+    pub async fn unblock_instance(
+        &self,
+        workflow_id: &str,
+        instance_id: i64,
+        user: Option<&baton_model::definition::User>,
+    ) -> Result<()> {
         let row = self
             .inner
             .store
@@ -611,7 +617,7 @@ impl Engine {
             })?;
         match row.status.as_str() {
             "FAILED" => {
-                self.set_unblocked(&row).await?;
+                self.set_unblocked(&row, user).await?;
             }
             "FAILED_1" | "FAILED_2" => {}
             other => {
@@ -628,7 +634,11 @@ impl Engine {
 
     /// STRICT_SEQUENTIAL `unblock` of a whole workflow (§7.4): every FAILED run is unblocked,
     /// in batches of 100. Returns how many.
-    pub async fn unblock_workflow(&self, workflow_id: &str) -> Result<usize> {
+    pub async fn unblock_workflow(
+        &self,
+        workflow_id: &str,
+        user: Option<&baton_model::definition::User>,
+    ) -> Result<usize> {
         self.workflow_row(workflow_id).await?;
         let mut total = 0;
         loop {
@@ -641,7 +651,7 @@ impl Engine {
                 break;
             }
             for row in &rows {
-                self.set_unblocked(row).await?;
+                self.set_unblocked(row, user).await?;
             }
             total += rows.len();
         }
@@ -649,17 +659,32 @@ impl Engine {
         Ok(total)
     }
 
-    async fn set_unblocked(&self, row: &InstanceRow) -> Result<()> {
+    async fn set_unblocked(
+        &self,
+        row: &InstanceRow,
+        user: Option<&baton_model::definition::User>,
+    ) -> Result<()> {
         let now = now_millis();
         let mut timeline: Timeline = row
             .timeline
             .as_deref()
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or_default();
-        timeline.add(TimelineEvent::info(
-            now,
-            "Workflow instance is unblocked for the STRICT_SEQUENTIAL run strategy",
-        ));
+        timeline.add(TimelineEvent::Action(baton_model::instance::ActionEvent {
+            timestamp: now,
+            action: Some("UNBLOCK".to_string()),
+            author: user.cloned(),
+            message: Some(match user {
+                Some(u) => format!(
+                    "Workflow instance is unblocked for the STRICT_SEQUENTIAL run strategy by user [{}]",
+                    u.name
+                ),
+                None => "Workflow instance is unblocked for the STRICT_SEQUENTIAL run strategy"
+                    .to_string(),
+            }),
+            reason: None,
+            info: None,
+        }));
         let update = InstanceUpdate {
             key: row.key.clone(),
             expect_status: Some(vec!["FAILED".to_string()]),

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use baton_model::api::InstanceRunStatus;
+use baton_model::definition::User;
 use baton_store::RunKey;
 use common::Harness;
 use serde_json::{Value, json};
@@ -153,10 +154,19 @@ async fn strict_sequential_blocks_after_a_failure_until_unblocked() {
         "blocked by the FAILED run"
     );
     // Unblocking the instance lets the queue go; it still reads FAILED.
-    h.engine.unblock_instance(&id, 1).await.unwrap();
+    h.engine
+        .unblock_instance(&id, 1, Some(&User::new("ops")))
+        .await
+        .unwrap();
     assert_eq!(wait(&h, &second).await, "SUCCEEDED");
     assert_eq!(wait(&h, &third).await, "SUCCEEDED");
     assert_eq!(status(&h, &first).await, "FAILED");
+    let unblocked = h.engine.get_instance_run(&id, 1, None).await.unwrap();
+    let timeline = serde_json::to_string(&unblocked.timeline).unwrap();
+    assert!(
+        timeline.contains("UNBLOCK") && timeline.contains("ops"),
+        "{timeline}"
+    );
     let raw = h
         .engine
         .store()
@@ -167,7 +177,9 @@ async fn strict_sequential_blocks_after_a_failure_until_unblocked() {
     assert_eq!(raw.status, "FAILED_1");
     // Unblocking a run that did not fail is refused.
     assert!(matches!(
-        h.engine.unblock_instance(&id, 2).await,
+        h.engine
+            .unblock_instance(&id, 2, Some(&User::new("ops")))
+            .await,
         Err(baton_engine::EngineError::Conflict(_))
     ));
 }
@@ -183,13 +195,16 @@ async fn strict_sequential_workflow_unblock_releases_all_failed_runs() {
         .await;
     let (first, _) = start_one(&h, &id).await;
     assert_eq!(wait(&h, &first).await, "FAILED");
-    h.engine.unblock_instance(&id, 1).await.unwrap();
+    h.engine
+        .unblock_instance(&id, 1, Some(&User::new("ops")))
+        .await
+        .unwrap();
     let (second, _) = start_one(&h, &id).await;
     assert_eq!(wait(&h, &second).await, "FAILED");
     let (third, _) = start_one(&h, &id).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(status(&h, &third).await, "CREATED");
-    assert_eq!(h.engine.unblock_workflow(&id).await.unwrap(), 1);
+    assert_eq!(h.engine.unblock_workflow(&id, None).await.unwrap(), 1);
     assert_eq!(wait(&h, &third).await, "SUCCEEDED");
 }
 

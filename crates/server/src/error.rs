@@ -114,6 +114,8 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             EngineError::Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             EngineError::PreconditionFailed(m) => ApiError::new(StatusCode::PRECONDITION_FAILED, m),
+            EngineError::Timeout(m) => ApiError::new(StatusCode::REQUEST_TIMEOUT, m),
+            EngineError::NotImplemented(m) => ApiError::new(StatusCode::NOT_IMPLEMENTED, m),
             EngineError::Store(StoreError::NotFound(m)) => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("not found: {m}"))
             }

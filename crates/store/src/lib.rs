@@ -25,9 +25,9 @@ pub use ops::{
     SignalValue, StepAttemptWrite, TriggerWrite, WriteOp, WriteOutcome,
 };
 pub use rows::{
-    CompareOp, InstanceKey, InstanceRow, ParentRef, RunKey, SignalCondition, SignalQuery,
-    SignalRow, StepAttemptKey, StepAttemptRow, TagPermitRow, TriggerRow, VersionRow,
-    WorkflowDeletion, WorkflowRow,
+    BreakpointRow, CompareOp, InstanceKey, InstanceRow, ParentRef, PausedAttemptRow, RunKey,
+    SignalCondition, SignalQuery, SignalRow, StepAttemptKey, StepAttemptRow, TagPermitRow,
+    TriggerRow, VersionRow, WorkflowDeletion, WorkflowRow,
 };
 
 use std::sync::Arc;
@@ -209,6 +209,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Trigger states, of one workflow or of all, ordered by workflow id then trigger uuid.
     async fn list_triggers(&self, workflow_id: Option<&str>) -> Result<Vec<TriggerRow>>;
+
+    /// Step breakpoints of one workflow's step, or of all (`None`s), ordered by workflow id,
+    /// step id, then version, instance, run and attempt.
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<BreakpointRow>>;
+
+    /// Paused attempts by the workflow their breakpoint is on and step (`None` = any), ordered
+    /// by workflow id, instance, run, step, attempt.
+    async fn list_paused_attempts(
+        &self,
+        breakpoint_workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<PausedAttemptRow>>;
+
+    /// The paused attempts of one run (for recovery: an attempt without a row was resumed).
+    async fn list_paused_attempts_of_run(&self, run: &RunKey) -> Result<Vec<PausedAttemptRow>>;
 }
 
 /// Opens the store named by `url_or_path` with default options: PostgreSQL for a

@@ -1,7 +1,9 @@
 //! Write operations: the only way state changes. Each op is a small, self-describing record so
 //! that a backend can apply many callers' ops in one transaction (group commit).
 
-use crate::rows::{ParentRef, RunKey, StepAttemptKey, TagPermitRow};
+use crate::rows::{
+    BreakpointRow, ParentRef, PausedAttemptRow, RunKey, StepAttemptKey, TagPermitRow,
+};
 
 /// One change to apply. A batch of ops passed to [`crate::Store::write`] is atomic.
 #[derive(Debug, Clone)]
@@ -50,6 +52,19 @@ pub enum WriteOp {
     PutTagPermit(TagPermitRow),
     /// Removes a tag permit; removing one that does not exist is not an error.
     DeleteTagPermit { tag: String },
+    /// Creates a step breakpoint, or refreshes its author and time when it exists.
+    PutBreakpoint(BreakpointRow),
+    /// Removes every breakpoint of a step (`Count` of breakpoints removed); with `resume`, also
+    /// every attempt paused at one (`breakpoint_workflow_id`, `step_id`) in the same transaction.
+    DeleteBreakpoints {
+        workflow_id: String,
+        step_id: String,
+        resume: bool,
+    },
+    /// Records an attempt paused at a breakpoint (no-op when recorded already).
+    AddPausedAttempt(PausedAttemptRow),
+    /// Removes the record of a paused attempt (`Count` 0 when there was none).
+    DeletePausedAttempt(StepAttemptKey),
 }
 
 /// What one [`WriteOp`] produced, in the same position as the op.
@@ -70,6 +85,8 @@ pub enum WriteOutcome {
     Sequence(i64),
     /// A signal was stored or found to be a duplicate.
     Signal(AddSignalOutcome),
+    /// How many rows the op removed.
+    Count(u64),
 }
 
 /// An indexed signal param value: the store compares longs numerically and strings bytewise,

@@ -216,3 +216,28 @@ pub struct TagPermitRow {
     pub create_ts: i64,
     pub modify_ts: i64,
 }
+
+/// A user's step breakpoint (maestro-model.md §7.9). 0 in `version`, `instance_id`, `run_id` or
+/// `attempt_id` matches every value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakpointRow {
+    pub workflow_id: String,
+    pub step_id: String,
+    pub version: i64,
+    pub instance_id: i64,
+    pub run_id: i64,
+    pub attempt_id: i64,
+    /// JSON `User`.
+    pub created_by: String,
+    pub create_ts: i64,
+}
+
+/// A step attempt held PAUSED by a breakpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PausedAttemptRow {
+    pub key: StepAttemptKey,
+    /// The workflow the matching breakpoint is on (the loop's workflow for an iteration).
+    pub breakpoint_workflow_id: String,
+    pub version: i64,
+    pub create_ts: i64,
+}

@@ -247,6 +247,26 @@ impl Store for TestStore {
     async fn delete_workflow(&self, workflow_id: &str) -> Result<baton_store::WorkflowDeletion> {
         self.store.delete_workflow(workflow_id).await
     }
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::BreakpointRow>> {
+        self.store.list_breakpoints(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.store.list_paused_attempts(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts_of_run(
+        &self,
+        run: &baton_store::RunKey,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.store.list_paused_attempts_of_run(run).await
+    }
 }
 
 async fn fresh() -> Arc<dyn Store> {

@@ -101,6 +101,8 @@ pub(crate) struct RunActor {
     pub(super) local: VecDeque<Local>,
     pub(super) effects: Vec<Effect>,
     pub(super) run_update: Option<InstanceUpdate>,
+    /// Other rows this turn writes (paused-attempt records).
+    pub(super) extra_ops: Vec<WriteOp>,
     pub(super) next_step_instance_id: i64,
     pub(super) status: WorkflowInstanceStatus,
     pub(super) terminating: Option<Termination>,
@@ -179,6 +181,7 @@ impl RunActor {
             local: VecDeque::new(),
             effects: Vec::new(),
             run_update: None,
+            extra_ops: Vec::new(),
             next_step_instance_id: 1,
             terminating: None,
             run_timer: None,
@@ -200,6 +203,7 @@ impl RunActor {
             Box::pin(self.begin()).await;
         } else {
             self.resume(attempts);
+            Box::pin(self.resume_unpaused()).await;
         }
         self.arm_run_timeout();
         Box::pin(self.end_turn()).await;
@@ -357,6 +361,21 @@ impl RunActor {
                 user,
                 reply,
             } => self.on_bypass(step_id, user, reply).await,
+            RunMsg::StepAction {
+                step_id,
+                action,
+                user,
+                reason,
+                reply,
+            } => {
+                self.on_step_action(step_id, action, user, reason, reply)
+                    .await
+            }
+            RunMsg::Resume {
+                step_id,
+                attempt_id,
+                user,
+            } => self.on_resume(&step_id, attempt_id, user).await,
             RunMsg::RecheckSignals { node, attempt_id } => {
                 self.on_recheck_signals(node, attempt_id).await
             }
@@ -424,6 +443,7 @@ impl RunActor {
             }
             ops.push(WriteOp::UpdateInstance(update));
         }
+        ops.append(&mut self.extra_ops);
         let flow_first = ops.len();
         ops.extend(flow_ops);
         let outcomes = if ops.is_empty() {

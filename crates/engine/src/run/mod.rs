@@ -14,6 +14,7 @@
 //! turn after the commit that made it succeed.
 
 mod actor;
+mod breakpoints;
 mod children;
 mod flow;
 mod foreach;
@@ -23,6 +24,7 @@ mod permit;
 mod restart;
 mod signals;
 mod step;
+mod step_actions;
 mod subworkflow;
 mod while_loop;
 
@@ -93,6 +95,20 @@ pub(crate) enum RunMsg {
     BypassSignals {
         step_id: String,
         user: Option<User>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// The paused-attempt row of a PAUSED step is gone (resumed): the step goes on.
+    Resume {
+        step_id: String,
+        attempt_id: i64,
+        user: Option<User>,
+    },
+    /// A user's STOP, KILL or SKIP of one step; answered once durable.
+    StepAction {
+        step_id: String,
+        action: crate::step_actions::StepAction,
+        user: User,
+        reason: Option<String>,
         reply: oneshot::Sender<Result<()>>,
     },
     /// Look for a waiting step's signals (or announce a finishing step's) again.

@@ -218,7 +218,7 @@ impl RunActor {
     }
 
     /// Drops subscriptions no waiting step needs.
-    fn prune_signal_subscriptions(&self) {
+    pub(super) fn prune_signal_subscriptions(&self) {
         let mut needed = std::collections::HashSet::new();
         for node in 0..self.steps.len() {
             if self.steps[node]

@@ -134,6 +134,7 @@ impl RunActor {
             return;
         };
         let rs = &mut si.runtime_state;
+        let left_pause = rs.status == S::Paused && status != S::Paused;
         rs.status = status;
         rs.modify_time = Some(now);
         match status {
@@ -147,6 +148,11 @@ impl RunActor {
             S::Finishing => rs.finish_time = Some(now),
             s if s.is_terminal() => rs.end_time = Some(now),
             _ => {}
+        }
+        if left_pause {
+            let key = self.attempt_key(node);
+            self.extra_ops
+                .push(baton_store::WriteOp::DeletePausedAttempt(key));
         }
         self.touch(node);
         if status.is_terminal() {
@@ -210,7 +216,13 @@ impl RunActor {
                     }
                     self.set_status(node, S::Initialized);
                 }
-                S::Initialized => self.set_status(node, S::WaitingForSignals),
+                S::Initialized => {
+                    if self.hits_breakpoint(node) {
+                        self.pause(node);
+                        return;
+                    }
+                    self.set_status(node, S::WaitingForSignals)
+                }
                 S::Paused => return,
                 S::WaitingForSignals => {
                     // Signal dependencies (run/signals.rs): wait until all are matched.

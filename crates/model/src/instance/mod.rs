@@ -1,6 +1,7 @@
 //! Instance-side types: runs, step attempts, statuses, initiators, timelines, artifacts and
 //! overviews (maestro-model.md §5, §7.7, §10). Pure data for the engine and the store.
 
+mod actions;
 mod artifact;
 mod initiator;
 mod overview;
@@ -11,6 +12,9 @@ mod step_instance;
 mod timeline;
 mod workflow_instance;
 
+pub use actions::{
+    StepInstanceAction, WorkflowInstanceAction, step_action_map, workflow_instance_action_map,
+};
 pub use artifact::{
     Artifact, ArtifactType, DynamicOutputArtifact, ForeachAction, ForeachArtifact, HttpArtifact,
     HttpStepRequest, KubernetesArtifact, KubernetesCommand, KubernetesExec, KubernetesPreStop,

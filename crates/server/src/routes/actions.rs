@@ -179,7 +179,7 @@ async fn unblock_all(
     caller: Caller,
 ) -> ApiResult<Json<TimelineEvent>> {
     let wid = p.str("wid");
-    let count = s.engine.unblock_workflow(wid).await?;
+    let count = s.engine.unblock_workflow(wid, Some(&caller.0)).await?;
     Ok(Json(TimelineEvent::info(
         baton_engine::clock::now_millis(),
         format!(

@@ -171,15 +171,16 @@ pub fn routes() -> Vec<Route> {
 }
 
 async fn action_map() -> Json<Value> {
-    Json(json!({
-        "CREATED": ["STOP", "KILL"],
-        "IN_PROGRESS": ["STOP", "KILL"],
-        "PAUSED": ["STOP", "KILL"],
-        "TIMED_OUT": ["RESTART"],
-        "STOPPED": ["RESTART"],
-        "FAILED": ["RESTART", "UNBLOCK"],
-        "SUCCEEDED": ["RESTART"],
-    }))
+    let map: serde_json::Map<String, Value> = baton_model::instance::workflow_instance_action_map()
+        .into_iter()
+        .map(|(status, actions)| {
+            (
+                status.as_str().to_string(),
+                actions.iter().map(|a| json!(a.as_str())).collect(),
+            )
+        })
+        .collect();
+    Json(Value::Object(map))
 }
 
 async fn list(
@@ -366,7 +367,7 @@ async fn unblock_latest(
             latest.workflow_run_id
         )));
     }
-    s.engine.unblock_instance(wid, iid).await?;
+    s.engine.unblock_instance(wid, iid, Some(&caller.0)).await?;
     Ok(Json(WorkflowInstanceActionResponse {
         workflow_id: wid.to_string(),
         workflow_instance_id: iid,

@@ -9,6 +9,7 @@
 //! capture name (`{wid}`, `{iid}`, `{rid}`, `{sid}`, `{attempt}`).
 
 pub mod actions;
+pub mod breakpoints;
 pub mod health;
 pub mod instances;
 pub mod restarts;
@@ -160,6 +161,7 @@ pub fn all() -> Vec<Route> {
     routes.extend(instances::routes());
     routes.extend(steps::routes());
     routes.extend(restarts::routes());
+    routes.extend(breakpoints::routes());
     routes.extend(signals::routes());
     routes.extend(tag_permits::routes());
     routes.extend(unsupported::routes());

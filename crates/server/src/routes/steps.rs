@@ -1,6 +1,6 @@
 //! Step instances (maestro-api.md §1.10): the step view across runs, attempts, per-run and
-//! per-instance lists, and Baton's log endpoint for Shell steps. Step actions (stop, kill,
-//! skip, bypass, restart) answer 501 until the engine has them.
+//! per-instance lists, Baton's log endpoint for Shell steps, the step action map, and the step
+//! actions stop, kill, skip and bypass (restart answers 501 until the engine has it).
 
 use axum::Json;
 use axum::extract::State;
@@ -11,24 +11,36 @@ use baton_store::RunKey;
 use serde_json::{Value, json};
 
 use super::Route;
-use super::unsupported::stub;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{PathParams, QueryParams};
+use baton_engine::step_actions::StepAction;
 
 const TAG: &str = "step instances";
 
+/// A PUT step action route.
+fn step_action_route<H, T>(path: &'static str, summary: &'static str, handler: H) -> Route
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    Route::new(Method::PUT, path, TAG, handler)
+        .summary(summary)
+        .user()
+        .query(
+            "blocking",
+            "boolean",
+            "wait (at most 5 s) for the step to react and return its new state (default true)",
+        )
+        .query(
+            "reason",
+            "string",
+            "why, recorded in the step's timeline (Baton extension)",
+        )
+        .returns(200, "StepInstanceActionResponse")
+}
+
 pub fn routes() -> Vec<Route> {
-    let step_action = |path: &'static str, what: &'static str, summary: &'static str| {
-        stub(Method::PUT, path, TAG, what)
-            .summary(summary)
-            .user()
-            .query(
-                "blocking",
-                "boolean",
-                "wait for the action to take effect (default true)",
-            )
-    };
     vec![
         Route::new(Method::GET, "/api/v3/workflows/steps/instances/action-map", TAG, action_map)
             .summary("Which actions each step instance status allows")
@@ -54,9 +66,9 @@ pub fn routes() -> Vec<Route> {
             .query("tail", "integer", "only the last N bytes")
             .produces("text/plain")
             .returns(200, "the log text"),
-        step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/stop", "Stopping a single step", "Stop a step"),
-        step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/kill", "Killing a single step", "Kill a step"),
-        step_action("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/skip", "Skipping a step", "Skip a step"),
+        step_action_route("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/stop", "Stop a step of the running latest run (it ends STOPPED)", stop),
+        step_action_route("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/kill", "Kill a step of the running latest run (it ends FATALLY_FAILED; its failure mode applies)", kill),
+        step_action_route("/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/skip", "Skip a step of the running latest run (it ends SKIPPED; downstream continues)", skip),
         Route::new(Method::PUT, "/api/v3/workflows/{wid}/instances/{iid}/steps/{sid}/actions/bypass", TAG, bypass)
             .summary("Bypass a step's signal dependencies (the step must be WAITING_FOR_SIGNALS)")
             .user()
@@ -66,31 +78,16 @@ pub fn routes() -> Vec<Route> {
 }
 
 async fn action_map() -> Json<Value> {
-    let stop_kill_skip = json!(["STOP", "KILL", "SKIP"]);
-    let restart_skip = json!(["RESTART", "SKIP"]);
-    Json(json!({
-        "CREATED": ["PAUSE", "STOP", "KILL"],
-        "INITIALIZED": ["PAUSE", "STOP", "KILL", "SKIP"],
-        "PAUSED": ["RESUME", "STOP", "KILL", "SKIP"],
-        "WAITING_FOR_SIGNALS": ["STOP", "KILL", "SKIP", "BYPASS_STEP_DEPENDENCIES"],
-        "EVALUATING_PARAMS": stop_kill_skip,
-        "WAITING_FOR_PERMITS": stop_kill_skip,
-        "STARTING": stop_kill_skip,
-        "RUNNING": stop_kill_skip,
-        "FINISHING": stop_kill_skip,
-        "DISABLED": ["RESTART"],
-        "UNSATISFIED": ["RESTART"],
-        "SKIPPED": restart_skip,
-        "SUCCEEDED": restart_skip,
-        "COMPLETED_WITH_ERROR": restart_skip,
-        "USER_FAILED": stop_kill_skip,
-        "PLATFORM_FAILED": stop_kill_skip,
-        "FATALLY_FAILED": restart_skip,
-        "INTERNALLY_FAILED": restart_skip,
-        "STOPPED": restart_skip,
-        "TIMEOUT_FAILED": stop_kill_skip,
-        "TIMED_OUT": restart_skip,
-    }))
+    let map: serde_json::Map<String, Value> = baton_model::instance::step_action_map()
+        .into_iter()
+        .map(|(status, actions)| {
+            (
+                status.as_str().to_string(),
+                actions.iter().map(|a| json!(a.as_str())).collect(),
+            )
+        })
+        .collect();
+    Json(Value::Object(map))
 }
 
 fn run_key(p: &PathParams, run: i64) -> ApiResult<RunKey> {
@@ -201,6 +198,8 @@ struct StepInstanceActionResponse {
     step_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     step_attempt_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_runtime_state: Option<baton_model::instance::StepRuntimeState>,
     timeline_event: baton_model::instance::TimelineEvent,
 }
 
@@ -236,12 +235,98 @@ async fn bypass(
         workflow_run_id: run.workflow_run_id,
         step_id: sid.to_string(),
         step_attempt_id: attempt,
+        step_runtime_state: None,
         timeline_event: baton_model::instance::TimelineEvent::info(
             baton_engine::clock::now_millis(),
             format!(
                 "User [{}] bypassed the signal dependencies of step [{sid}]",
                 user.name
             ),
+        ),
+    }))
+}
+
+async fn stop(
+    s: State<AppState>,
+    p: PathParams,
+    q: QueryParams,
+    c: crate::extract::Caller,
+) -> ApiResult<Json<StepInstanceActionResponse>> {
+    step_action(s, p, q, c, StepAction::Stop).await
+}
+
+async fn kill(
+    s: State<AppState>,
+    p: PathParams,
+    q: QueryParams,
+    c: crate::extract::Caller,
+) -> ApiResult<Json<StepInstanceActionResponse>> {
+    step_action(s, p, q, c, StepAction::Kill).await
+}
+
+async fn skip(
+    s: State<AppState>,
+    p: PathParams,
+    q: QueryParams,
+    c: crate::extract::Caller,
+) -> ApiResult<Json<StepInstanceActionResponse>> {
+    step_action(s, p, q, c, StepAction::Skip).await
+}
+
+/// STOP, KILL or SKIP of a step in the latest run of the instance.
+async fn step_action(
+    State(s): State<AppState>,
+    p: PathParams,
+    q: QueryParams,
+    caller: crate::extract::Caller,
+    action: StepAction,
+) -> ApiResult<Json<StepInstanceActionResponse>> {
+    let wid = p.str("wid");
+    let iid = p.id("iid")?;
+    let sid = p.str("sid");
+    let blocking = q.bool("blocking", true)?;
+    let reason = q.get("reason").map(str::to_string);
+    let user = caller.0;
+    let name = action.as_model().as_str();
+    let outcome = s
+        .engine
+        .act_on_step(
+            wid,
+            iid,
+            sid,
+            action,
+            user.clone(),
+            reason.clone(),
+            blocking,
+        )
+        .await?;
+    let attempt = outcome.attempt.as_ref();
+    Ok(Json(StepInstanceActionResponse {
+        workflow_id: wid.to_string(),
+        workflow_instance_id: iid,
+        workflow_run_id: outcome.run.run_id,
+        step_id: sid.to_string(),
+        step_attempt_id: attempt.map(|a| a.step_attempt_id),
+        step_runtime_state: outcome
+            .completed
+            .then(|| attempt.map(|a| a.runtime_state.clone()))
+            .flatten(),
+        timeline_event: baton_model::instance::TimelineEvent::Action(
+            baton_model::instance::ActionEvent {
+                timestamp: baton_engine::clock::now_millis(),
+                action: Some(name.to_string()),
+                author: Some(user),
+                message: Some(format!(
+                    "Step [{sid}] action [{name}] is {}",
+                    if outcome.completed {
+                        "done"
+                    } else {
+                        "accepted"
+                    }
+                )),
+                reason,
+                info: None,
+            },
         ),
     }))
 }

@@ -22,32 +22,10 @@ pub fn stub(
 }
 
 pub fn routes() -> Vec<Route> {
-    const BREAKPOINTS: &str = "Step breakpoints";
     const JOB_TEMPLATES: &str = "Job templates";
     const FLOW: &str = "The internal flow-engine RPC (cluster mode)";
     const FLATTEN: &str = "The foreach flattening views";
     vec![
-        stub(Method::POST, "/api/v3/workflows/steps/breakpoints", "breakpoints", BREAKPOINTS)
-            .summary("Add a step breakpoint")
-            .user()
-            .json_body("StepBreakpointCreateRequest"),
-        stub(Method::DELETE, "/api/v3/workflows/steps/breakpoints", "breakpoints", BREAKPOINTS)
-            .summary("Remove a step breakpoint")
-            .user()
-            .query("workflowId", "string", "workflow id")
-            .query("stepId", "string", "step id")
-            .query("resume", "boolean", "resume the paused attempts (default true)"),
-        stub(Method::GET, "/api/v3/workflows/steps/breakpoints", "breakpoints", BREAKPOINTS)
-            .summary("List step breakpoints")
-            .query("workflowId", "string", "workflow id")
-            .query("stepId", "string", "step id"),
-        stub(Method::GET, "/api/v3/workflows/steps/breakpoints/paused-step-attempts", "breakpoints", BREAKPOINTS)
-            .summary("List attempts paused at a breakpoint")
-            .query("workflowId", "string", "workflow id")
-            .query("stepId", "string", "step id"),
-        stub(Method::PUT, "/api/v3/workflows/steps/breakpoints/{wid}/instances/{iid}/runs/{rid}/steps/{sid}/attempts/{attempt}/actions/resume", "breakpoints", BREAKPOINTS)
-            .summary("Resume an attempt paused at a breakpoint")
-            .user(),
         stub(Method::POST, "/api/v3/job-templates", "job templates", JOB_TEMPLATES)
             .summary("Create or update a job template")
             .user()

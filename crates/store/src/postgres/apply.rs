@@ -271,6 +271,50 @@ pub(crate) fn bind<'a>(
             ],
         ),
         WriteOp::DeleteTagPermit { tag } => (&st.delete_tag_permit, vec![p(tag)]),
+        WriteOp::PutBreakpoint(b) => (
+            &st.put_breakpoint,
+            vec![
+                p(&b.workflow_id),
+                p(&b.step_id),
+                p(&b.version),
+                p(&b.instance_id),
+                p(&b.run_id),
+                p(&b.attempt_id),
+                p(&b.created_by),
+                p(&b.create_ts),
+            ],
+        ),
+        WriteOp::DeleteBreakpoints {
+            workflow_id,
+            step_id,
+            resume,
+        } => (
+            &st.delete_breakpoints,
+            vec![p(workflow_id), p(step_id), p(resume)],
+        ),
+        WriteOp::AddPausedAttempt(a) => (
+            &st.add_paused,
+            vec![
+                p(&a.key.run.workflow_id),
+                p(&a.key.run.instance_id),
+                p(&a.key.run.run_id),
+                p(&a.key.step_id),
+                p(&a.key.attempt_id),
+                p(&a.breakpoint_workflow_id),
+                p(&a.version),
+                p(&a.create_ts),
+            ],
+        ),
+        WriteOp::DeletePausedAttempt(k) => (
+            &st.delete_paused,
+            vec![
+                p(&k.run.workflow_id),
+                p(&k.run.instance_id),
+                p(&k.run.run_id),
+                p(&k.step_id),
+                p(&k.attempt_id),
+            ],
+        ),
         WriteOp::CreateInstance(i) => (
             &st.create_instance,
             vec![
@@ -387,7 +431,13 @@ pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
         WriteOp::PutTrigger(_)
         | WriteOp::DeleteTrigger { .. }
         | WriteOp::PutTagPermit(_)
-        | WriteOp::DeleteTagPermit { .. } => Ok(WriteOutcome::Done),
+        | WriteOp::DeleteTagPermit { .. }
+        | WriteOp::PutBreakpoint(_)
+        | WriteOp::AddPausedAttempt(_) => Ok(WriteOutcome::Done),
+        // One row per deleted breakpoint / paused attempt (`RETURNING 1`).
+        WriteOp::DeleteBreakpoints { .. } | WriteOp::DeletePausedAttempt(_) => {
+            Ok(WriteOutcome::Count(rows.len() as u64))
+        }
         WriteOp::CreateInstance(i) => {
             create_outcome(i, &one_row(rows)?).map(WriteOutcome::Instance)
         }

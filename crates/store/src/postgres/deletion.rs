@@ -31,6 +31,12 @@ const DELETE_ALL: &str = "WITH RECURSIVE doomed (workflow_id, instance_id, run_i
     ), runs AS ( \
       DELETE FROM workflow_instance w USING doomed d WHERE w.workflow_id = d.workflow_id \
       AND w.instance_id = d.instance_id AND w.run_id = d.run_id RETURNING 1 \
+    ), paused AS ( \
+      DELETE FROM paused_step_attempt p WHERE p.breakpoint_workflow_id = $1::TEXT OR EXISTS ( \
+        SELECT 1 FROM doomed d WHERE d.workflow_id = p.workflow_id \
+        AND d.instance_id = p.instance_id AND d.run_id = p.run_id) \
+    ), breakpoints AS ( \
+      DELETE FROM step_breakpoint WHERE workflow_id = $1::TEXT \
     ), versions AS ( \
       DELETE FROM workflow_version WHERE workflow_id = $1::TEXT RETURNING 1 \
     ), properties AS ( \

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_signals_triggers.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_breakpoints.sql"),
+    ),
 ];
 
 /// The advisory-lock class of Baton's migrations (`pg_advisory_lock(int4, int4)`'s first key;

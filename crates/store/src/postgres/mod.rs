@@ -379,6 +379,29 @@ impl Store for PgStore {
         read::tag_permits(&self.reader().await?).await
     }
 
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<crate::BreakpointRow>> {
+        read::breakpoints(&self.reader().await?, workflow_id, step_id).await
+    }
+
+    async fn list_paused_attempts(
+        &self,
+        breakpoint_workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<crate::PausedAttemptRow>> {
+        read::paused(&self.reader().await?, breakpoint_workflow_id, step_id).await
+    }
+
+    async fn list_paused_attempts_of_run(
+        &self,
+        run: &RunKey,
+    ) -> Result<Vec<crate::PausedAttemptRow>> {
+        read::paused_of_run(&self.reader().await?, run).await
+    }
+
     async fn list_step_attempts(&self, run: &RunKey) -> Result<Vec<StepAttemptRow>> {
         read::step_attempts(&self.reader().await?, run, None).await
     }

@@ -482,3 +482,80 @@ pub(crate) async fn triggers(c: &Object, workflow_id: Option<&str>) -> Result<Ve
         })
     })
 }
+
+fn breakpoint_row(r: &Row) -> Result<crate::BreakpointRow> {
+    Ok(crate::BreakpointRow {
+        workflow_id: r.try_get(0)?,
+        step_id: r.try_get(1)?,
+        version: r.try_get(2)?,
+        instance_id: r.try_get(3)?,
+        run_id: r.try_get(4)?,
+        attempt_id: r.try_get(5)?,
+        created_by: r.try_get(6)?,
+        create_ts: r.try_get(7)?,
+    })
+}
+
+pub(crate) async fn breakpoints(
+    c: &Object,
+    workflow_id: Option<&str>,
+    step_id: Option<&str>,
+) -> Result<Vec<crate::BreakpointRow>> {
+    let rows = query(
+        c,
+        "SELECT workflow_id, step_id, version, instance_id, run_id, attempt_id, created_by, create_ts \
+         FROM step_breakpoint WHERE ($1::TEXT IS NULL OR workflow_id = $1::TEXT) \
+         AND ($2::TEXT IS NULL OR step_id = $2::TEXT) \
+         ORDER BY workflow_id, step_id, version, instance_id, run_id, attempt_id",
+        &[&workflow_id, &step_id],
+    )
+    .await?;
+    map_rows(rows, breakpoint_row)
+}
+
+const PAUSED_COLUMNS: &str = "workflow_id, instance_id, run_id, step_id, attempt_id, \
+    breakpoint_workflow_id, version, create_ts";
+
+fn paused_row(r: &Row) -> Result<crate::PausedAttemptRow> {
+    Ok(crate::PausedAttemptRow {
+        key: StepAttemptKey {
+            run: RunKey {
+                workflow_id: r.try_get(0)?,
+                instance_id: r.try_get(1)?,
+                run_id: r.try_get(2)?,
+            },
+            step_id: r.try_get(3)?,
+            attempt_id: r.try_get(4)?,
+        },
+        breakpoint_workflow_id: r.try_get(5)?,
+        version: r.try_get(6)?,
+        create_ts: r.try_get(7)?,
+    })
+}
+
+pub(crate) async fn paused(
+    c: &Object,
+    workflow_id: Option<&str>,
+    step_id: Option<&str>,
+) -> Result<Vec<crate::PausedAttemptRow>> {
+    let sql = format!(
+        "SELECT {PAUSED_COLUMNS} FROM paused_step_attempt \
+         WHERE ($1::TEXT IS NULL OR breakpoint_workflow_id = $1::TEXT) \
+         AND ($2::TEXT IS NULL OR step_id = $2::TEXT) \
+         ORDER BY workflow_id, instance_id, run_id, step_id, attempt_id"
+    );
+    let rows = query(c, &sql, &[&workflow_id, &step_id]).await?;
+    map_rows(rows, paused_row)
+}
+
+pub(crate) async fn paused_of_run(
+    c: &Object,
+    run: &RunKey,
+) -> Result<Vec<crate::PausedAttemptRow>> {
+    let sql = format!(
+        "SELECT {PAUSED_COLUMNS} FROM paused_step_attempt WHERE workflow_id = $1::TEXT \
+         AND instance_id = $2::BIGINT AND run_id = $3::BIGINT ORDER BY step_id, attempt_id"
+    );
+    let rows = query(c, &sql, &[&run.workflow_id, &run.instance_id, &run.run_id]).await?;
+    map_rows(rows, paused_row)
+}

@@ -31,6 +31,10 @@ pub(crate) struct Statements {
     pub(crate) create_trigger: Statement,
     pub(crate) update_trigger: Statement,
     pub(crate) delete_trigger: Statement,
+    pub(crate) put_breakpoint: Statement,
+    pub(crate) delete_breakpoints: Statement,
+    pub(crate) add_paused: Statement,
+    pub(crate) delete_paused: Statement,
 }
 
 impl Statements {
@@ -56,6 +60,10 @@ impl Statements {
             create_trigger: client.prepare(CREATE_TRIGGER).await?,
             update_trigger: client.prepare(UPDATE_TRIGGER).await?,
             delete_trigger: client.prepare(DELETE_TRIGGER).await?,
+            put_breakpoint: client.prepare(PUT_BREAKPOINT).await?,
+            delete_breakpoints: client.prepare(DELETE_BREAKPOINTS).await?,
+            add_paused: client.prepare(ADD_PAUSED).await?,
+            delete_paused: client.prepare(DELETE_PAUSED).await?,
         })
     }
 }
@@ -231,3 +239,25 @@ const UPDATE_TRIGGER: &str = "UPDATE workflow_trigger SET kind = $3::TEXT, defin
 
 const DELETE_TRIGGER: &str =
     "DELETE FROM workflow_trigger WHERE workflow_id = $1::TEXT AND trigger_uuid = $2::TEXT";
+const PUT_BREAKPOINT: &str = "INSERT INTO step_breakpoint (workflow_id, step_id, version, \
+    instance_id, run_id, attempt_id, created_by, create_ts) VALUES ($1::TEXT, $2::TEXT, $3::BIGINT, \
+    $4::BIGINT, $5::BIGINT, $6::BIGINT, $7::TEXT, $8::BIGINT) \
+    ON CONFLICT (workflow_id, step_id, version, instance_id, run_id, attempt_id) DO UPDATE SET \
+    created_by = excluded.created_by, create_ts = excluded.create_ts";
+
+// Deleting a step's breakpoints answers a row per breakpoint; with `$3` (resume) the attempts
+// paused at them go too, in the same statement.
+const DELETE_BREAKPOINTS: &str = "WITH gone AS ( \
+      DELETE FROM step_breakpoint WHERE workflow_id = $1::TEXT AND step_id = $2::TEXT RETURNING 1 \
+    ), resumed AS ( \
+      DELETE FROM paused_step_attempt WHERE $3::BOOLEAN \
+      AND breakpoint_workflow_id = $1::TEXT AND step_id = $2::TEXT \
+    ) SELECT 1 FROM gone";
+
+const ADD_PAUSED: &str = "INSERT INTO paused_step_attempt (workflow_id, instance_id, run_id, \
+    step_id, attempt_id, breakpoint_workflow_id, version, create_ts) VALUES ($1::TEXT, $2::BIGINT, \
+    $3::BIGINT, $4::TEXT, $5::BIGINT, $6::TEXT, $7::BIGINT, $8::BIGINT) ON CONFLICT DO NOTHING";
+
+const DELETE_PAUSED: &str = "DELETE FROM paused_step_attempt WHERE workflow_id = $1::TEXT \
+    AND instance_id = $2::BIGINT AND run_id = $3::BIGINT AND step_id = $4::TEXT \
+    AND attempt_id = $5::BIGINT RETURNING 1";

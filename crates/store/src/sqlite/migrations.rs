@@ -13,6 +13,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_signals_triggers.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_breakpoints.sql"),
+    ),
 ];
 
 /// Applies every migration the database has not recorded yet, in version order, each in its

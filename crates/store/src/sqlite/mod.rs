@@ -5,6 +5,7 @@
 //! threads. WAL lets readers proceed while the writer commits, and a reader always sees every
 //! batch whose `write` call has returned.
 
+mod breakpoints;
 mod migrations;
 mod read;
 mod signals;
@@ -334,5 +335,37 @@ impl Store for SqliteStore {
 
     async fn list_tag_permits(&self) -> Result<Vec<TagPermitRow>> {
         self.read(read::tag_permits).await
+    }
+
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<crate::BreakpointRow>> {
+        let (w, s) = (workflow_id.map(str::to_string), step_id.map(str::to_string));
+        self.read(move |c| breakpoints::list_breakpoints(c, w.as_deref(), s.as_deref()))
+            .await
+    }
+
+    async fn list_paused_attempts(
+        &self,
+        breakpoint_workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<crate::PausedAttemptRow>> {
+        let (w, s) = (
+            breakpoint_workflow_id.map(str::to_string),
+            step_id.map(str::to_string),
+        );
+        self.read(move |c| breakpoints::list_paused(c, w.as_deref(), s.as_deref()))
+            .await
+    }
+
+    async fn list_paused_attempts_of_run(
+        &self,
+        run: &RunKey,
+    ) -> Result<Vec<crate::PausedAttemptRow>> {
+        let run = run.clone();
+        self.read(move |c| breakpoints::list_paused_of_run(c, &run))
+            .await
     }
 }

@@ -185,6 +185,17 @@ fn delete_workflow(conn: &mut Connection, workflow_id: &str) -> Result<WorkflowD
          AND d.run_id = workflow_instance.run_id)",
         [],
     )?;
+    // Paused attempts of those runs, and any paused at this workflow's breakpoints.
+    tx.execute(
+        "DELETE FROM paused_step_attempt WHERE breakpoint_workflow_id = ?1 OR EXISTS (SELECT 1 \
+         FROM doomed_run d WHERE d.workflow_id = paused_step_attempt.workflow_id \
+         AND d.instance_id = paused_step_attempt.instance_id AND d.run_id = paused_step_attempt.run_id)",
+        params![workflow_id],
+    )?;
+    tx.execute(
+        "DELETE FROM step_breakpoint WHERE workflow_id = ?1",
+        params![workflow_id],
+    )?;
     tx.execute("DELETE FROM doomed_run", [])?;
     let versions = tx.execute(
         "DELETE FROM workflow_version WHERE workflow_id = ?1",
@@ -366,6 +377,14 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
             conn.execute("DELETE FROM tag_permit WHERE tag = ?1", params![tag])?;
             Ok(WriteOutcome::Done)
         }
+        WriteOp::PutBreakpoint(b) => super::breakpoints::put_breakpoint(conn, b),
+        WriteOp::DeleteBreakpoints {
+            workflow_id,
+            step_id,
+            resume,
+        } => super::breakpoints::delete_breakpoints(conn, workflow_id, step_id, *resume),
+        WriteOp::AddPausedAttempt(p) => super::breakpoints::add_paused(conn, p),
+        WriteOp::DeletePausedAttempt(k) => super::breakpoints::delete_paused(conn, k),
     }
 }
 

@@ -118,6 +118,26 @@ impl Store for Defaults {
     ) -> Result<Vec<baton_store::TriggerRow>> {
         self.0.list_triggers(workflow_id).await
     }
+    async fn list_breakpoints(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::BreakpointRow>> {
+        self.0.list_breakpoints(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts(
+        &self,
+        workflow_id: Option<&str>,
+        step_id: Option<&str>,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.0.list_paused_attempts(workflow_id, step_id).await
+    }
+    async fn list_paused_attempts_of_run(
+        &self,
+        run: &baton_store::RunKey,
+    ) -> Result<Vec<baton_store::PausedAttemptRow>> {
+        self.0.list_paused_attempts_of_run(run).await
+    }
 }
 
 async fn create(store: &dyn Store, i: baton_store::NewInstance) -> RunKey {
@@ -272,7 +292,68 @@ pub async fn deleting_a_workflow_removes_everything_it_owns(store: Arc<dyn Store
     for k in [&root, &it, &nested] {
         set_status(&*store, k, "SUCCEEDED").await;
     }
+    // Breakpoints of the workflow and attempts paused in its runs go with it; another
+    // workflow's stay.
+    let breakpoint = |wf: &str| baton_store::BreakpointRow {
+        workflow_id: wf.into(),
+        step_id: "body".into(),
+        version: 0,
+        instance_id: 0,
+        run_id: 0,
+        attempt_id: 0,
+        created_by: "{}".into(),
+        create_ts: 1,
+    };
+    let paused = |run: &RunKey, on: &str| baton_store::PausedAttemptRow {
+        key: baton_store::StepAttemptKey {
+            run: run.clone(),
+            step_id: "body".into(),
+            attempt_id: 1,
+        },
+        breakpoint_workflow_id: on.into(),
+        version: 1,
+        create_ts: 1,
+    };
+    store
+        .write(vec![
+            WriteOp::PutBreakpoint(breakpoint("w")),
+            WriteOp::PutBreakpoint(breakpoint("other")),
+            WriteOp::AddPausedAttempt(paused(&it, "w")),
+            WriteOp::AddPausedAttempt(paused(&child, "other")),
+        ])
+        .await
+        .unwrap();
     let deleted = store.delete_workflow("w").await.unwrap();
+    assert!(
+        store
+            .list_breakpoints(Some("w"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_paused_attempts_of_run(&it)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_breakpoints(Some("other"), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_paused_attempts_of_run(&child)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(deleted.versions, 2);
     assert_eq!(deleted.runs, 3);
     assert_eq!(deleted.step_attempts, 2);

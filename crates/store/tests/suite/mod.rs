@@ -2,6 +2,7 @@
 //! store; backends provide the constructor (see `sqlite.rs`).
 
 pub mod api_reads;
+pub mod breakpoints;
 pub mod flow;
 pub mod signals;
 
@@ -495,6 +496,10 @@ macro_rules! store_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn parents_and_sequences() {
             suite::parents_and_sequences($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn breakpoints_and_paused_attempts() {
+            suite::breakpoints::breakpoints_and_paused_attempts($make().await).await;
         }
     };
 }
