@@ -23,6 +23,7 @@ use baton_store::{
     CreateInstanceOutcome, InstanceRow, InstanceUpdate, Result, RunKey, StepAttemptRow, Store,
     StoreError, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
 };
+use baton_store::{GroupLease, NodeHeartbeat, NodeInfo};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -239,6 +240,29 @@ impl Store for TestStore {
         workflow_id: Option<&str>,
     ) -> Result<Vec<baton_store::TriggerRow>> {
         self.store.list_triggers(workflow_id).await
+    }
+    async fn list_active_runs_in_group(&self, group_id: i64) -> Result<Vec<InstanceRow>> {
+        self.store.list_active_runs_in_group(group_id).await
+    }
+    async fn join_cluster(&self, node: &NodeInfo, groups: i64, lease_ms: i64) -> Result<()> {
+        self.store.join_cluster(node, groups, lease_ms).await
+    }
+    async fn heartbeat_node(&self, node: &NodeInfo, lease_ms: i64) -> Result<NodeHeartbeat> {
+        self.store.heartbeat_node(node, lease_ms).await
+    }
+    async fn claim_groups(&self, node: &NodeInfo, max: usize) -> Result<Vec<GroupLease>> {
+        self.store.claim_groups(node, max).await
+    }
+    async fn release_group(&self, node_id: &str, group_id: i64, generation: i64) -> Result<bool> {
+        self.store
+            .release_group(node_id, group_id, generation)
+            .await
+    }
+    async fn leave_cluster(&self, node_id: &str) -> Result<()> {
+        self.store.leave_cluster(node_id).await
+    }
+    async fn list_groups(&self) -> Result<Vec<GroupLease>> {
+        self.store.list_groups().await
     }
 }
 

@@ -185,6 +185,7 @@ pub(crate) fn is_simple(op: &WriteOp) -> bool {
             | WriteOp::UpdateInstance(_)
             | WriteOp::UpsertStepAttempt(_)
             | WriteOp::NextSequence { .. }
+            | WriteOp::Fence { .. }
     )
 }
 
@@ -289,6 +290,7 @@ pub(crate) fn bind<'a>(
             ],
         ),
         WriteOp::NextSequence { name } => (&st.next_sequence, vec![p(name), p(&1i64)]),
+        WriteOp::Fence { group_id, .. } => (&st.fence, vec![p(group_id)]),
         WriteOp::PutVersion(_)
         | WriteOp::SetActiveVersion { .. }
         | WriteOp::SetProperties { .. } => {
@@ -323,6 +325,20 @@ pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
         }
         WriteOp::UpsertStepAttempt(_) => Ok(WriteOutcome::Done),
         WriteOp::NextSequence { .. } => Ok(WriteOutcome::Sequence(one_row(rows)?.try_get(0)?)),
+        WriteOp::Fence {
+            group_id,
+            generation,
+        } => {
+            let current: Option<i64> = match rows.first() {
+                Some(row) => Some(row.try_get(0)?),
+                None => None,
+            };
+            if current == Some(*generation) {
+                Ok(WriteOutcome::Done)
+            } else {
+                Err(fenced(*group_id, *generation, current))
+            }
+        }
         WriteOp::PutVersion(_)
         | WriteOp::SetActiveVersion { .. }
         | WriteOp::SetProperties { .. } => Err(StoreError::Database(
@@ -481,7 +497,8 @@ async fn apply(tx: &mut Tx<'_>, op: &WriteOp) -> Applied<WriteOutcome> {
         WriteOp::CreateInstance(_)
         | WriteOp::UpdateInstance(_)
         | WriteOp::UpsertStepAttempt(_)
-        | WriteOp::NextSequence { .. } => {
+        | WriteOp::NextSequence { .. }
+        | WriteOp::Fence { .. } => {
             Err(StoreError::Database("a one-statement op was not bound".to_string()).into())
         }
     }
@@ -623,4 +640,13 @@ fn unsupported_signal_op() -> StoreError {
     StoreError::Database(
         "signals and triggers are not supported by the PostgreSQL backend yet".to_string(),
     )
+}
+
+fn fenced(group_id: i64, generation: i64, current: Option<i64>) -> StoreError {
+    StoreError::Fenced(match current {
+        Some(now) => format!(
+            "group [{group_id}] is at generation [{now}], the write was fenced at [{generation}]"
+        ),
+        None => format!("group [{group_id}] has no owner, the write was fenced at [{generation}]"),
+    })
 }

@@ -16,6 +16,10 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_flow.sql")),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_cluster.sql"),
+    ),
 ];
 
 /// The advisory-lock class of Baton's migrations (`pg_advisory_lock(int4, int4)`'s first key;

@@ -12,6 +12,7 @@
 //! network.
 
 mod apply;
+mod cluster;
 mod migrations;
 mod read;
 mod statements;
@@ -388,6 +389,42 @@ impl Store for PgStore {
         step_id: &str,
     ) -> Result<Vec<StepAttemptRow>> {
         read::step_attempts(&self.reader().await?, run, Some(step_id)).await
+    }
+
+    async fn list_active_runs_in_group(&self, group_id: i64) -> Result<Vec<InstanceRow>> {
+        cluster::active_runs_in_group(&self.reader().await?, group_id).await
+    }
+
+    async fn join_cluster(&self, node: &crate::NodeInfo, groups: i64, lease_ms: i64) -> Result<()> {
+        cluster::join(&mut self.reader().await?, node, groups, lease_ms).await
+    }
+
+    async fn heartbeat_node(
+        &self,
+        node: &crate::NodeInfo,
+        lease_ms: i64,
+    ) -> Result<crate::NodeHeartbeat> {
+        cluster::heartbeat(&self.reader().await?, node, lease_ms).await
+    }
+
+    async fn claim_groups(
+        &self,
+        node: &crate::NodeInfo,
+        max: usize,
+    ) -> Result<Vec<crate::GroupLease>> {
+        cluster::claim(&self.reader().await?, node, max).await
+    }
+
+    async fn release_group(&self, node_id: &str, group_id: i64, generation: i64) -> Result<bool> {
+        cluster::release(&self.reader().await?, node_id, group_id, generation).await
+    }
+
+    async fn leave_cluster(&self, node_id: &str) -> Result<()> {
+        cluster::leave(&mut self.reader().await?, node_id).await
+    }
+
+    async fn list_groups(&self) -> Result<Vec<crate::GroupLease>> {
+        cluster::list_groups(&self.reader().await?).await
     }
 
     async fn get_signal(&self, _name: &str, _seq_id: Option<i64>) -> Result<Option<SignalRow>> {

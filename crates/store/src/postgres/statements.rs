@@ -27,6 +27,7 @@ pub(crate) struct Statements {
     pub(crate) upsert_attempt: Statement,
     pub(crate) put_tag_permit: Statement,
     pub(crate) delete_tag_permit: Statement,
+    pub(crate) fence: Statement,
 }
 
 impl Statements {
@@ -48,9 +49,15 @@ impl Statements {
             upsert_attempt: client.prepare(UPSERT_ATTEMPT).await?,
             put_tag_permit: client.prepare(PUT_TAG_PERMIT).await?,
             delete_tag_permit: client.prepare(DELETE_TAG_PERMIT).await?,
+            fence: client.prepare(FENCE).await?,
         })
     }
 }
+
+// Cluster fencing: the group row is held (shared) until the batch commits, so a claim of the
+// group cannot commit in between; the caller compares the generation.
+const FENCE: &str = "SELECT generation FROM flow_group \
+    WHERE group_id = $1::BIGINT AND owner_node IS NOT NULL FOR SHARE";
 
 // The row lock keeps version numbering right should two processes ever push at once.
 const WORKFLOW_FOR_UPDATE: &str = "SELECT latest_version_id, internal_id, properties_snapshot \

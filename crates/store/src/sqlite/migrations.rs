@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_signals_triggers.sql"),
     ),
+    (6, include_str!("../../migrations/sqlite/0006_cluster.sql")),
 ];
 
 /// Applies every migration the database has not recorded yet, in version order, each in its
