@@ -36,6 +36,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+/// The sequence row holding the highest instance id of deleted incarnations of a workflow, so
+/// that a workflow created again with the same id continues after them (both backends).
+pub(crate) fn instance_floor_key(workflow_id: &str) -> String {
+    format!("deleted_workflow_instance_floor/{workflow_id}")
+}
+
 /// Result alias for store calls.
 pub type Result<T> = std::result::Result<T, StoreError>;
 

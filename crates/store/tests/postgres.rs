@@ -6,8 +6,6 @@
 //! `BATON_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`), dropped when
 //! the test ends. A missing server fails the tests with a message saying so: CI always has one.
 
-// The signal checks of the suite are not instantiated here until PostgreSQL stores signals.
-#[allow(dead_code)]
 mod suite;
 
 use std::future::Future;
@@ -264,6 +262,15 @@ impl Store for TestStore {
     async fn list_groups(&self) -> Result<Vec<GroupLease>> {
         self.store.list_groups().await
     }
+    async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
+        self.store.count_runs_by_status(workflow_id).await
+    }
+    async fn instance_id_range(&self, workflow_id: &str) -> Result<Option<(i64, i64)>> {
+        self.store.instance_id_range(workflow_id).await
+    }
+    async fn delete_workflow(&self, workflow_id: &str) -> Result<baton_store::WorkflowDeletion> {
+        self.store.delete_workflow(workflow_id).await
+    }
 }
 
 async fn fresh() -> Arc<dyn Store> {
@@ -271,13 +278,29 @@ async fn fresh() -> Arc<dyn Store> {
 }
 
 store_suite!(fresh);
+signal_suite!(fresh);
 store_flow_suite!(fresh);
+store_api_suite!(fresh);
 
 async fn put_workflow(store: &dyn Store, id: &str) {
     store
         .write(vec![WriteOp::PutVersion(suite::version(id, 0, true))])
         .await
         .expect("first version");
+}
+
+/// The versions of the migration files shipped in `migrations/postgres/`, ascending.
+fn shipped_migrations() -> Vec<i64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut versions: Vec<i64> = std::fs::read_dir(dir)
+        .expect("migrations folder")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".sql")?.split('_').next()?.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
 }
 
 async fn applied_migrations(schema: &str) -> Vec<i64> {
@@ -308,7 +331,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     for open in opens {
         stores.push(open.await.expect("open task"));
     }
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, shipped_migrations());
     // All of them use the same tables.
     put_workflow(&stores[0], "w").await;
     for store in &stores {
@@ -317,7 +340,7 @@ async fn migrations_run_once_when_stores_open_the_same_schema_at_once() {
     // Opening again applies nothing.
     drop(stores);
     let again = connect(&schema).await;
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, shipped_migrations());
     assert_eq!(again.schema(), schema);
     assert!(again.get_workflow("w").await.unwrap().is_some());
 }
@@ -941,7 +964,7 @@ async fn open_dispatches_on_the_url() {
     assert!(pg.describe().starts_with("postgres "), "{}", pg.describe());
     assert!(pg.describe().contains(&schema), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&schema).await, [1, 2]);
+    assert_eq!(applied_migrations(&schema).await, shipped_migrations());
     drop(pg);
     // Or by Baton's own `schema` parameter, which creates the schema.
     let named = fresh_schema_name();
@@ -951,7 +974,7 @@ async fn open_dispatches_on_the_url() {
         .unwrap_or_else(|err| opening_failed(err));
     assert!(pg.describe().contains(&named), "{}", pg.describe());
     put_workflow(&*pg, "w").await;
-    assert_eq!(applied_migrations(&named).await, [1, 2]);
+    assert_eq!(applied_migrations(&named).await, shipped_migrations());
 
     // SQLite, by path and by URL.
     let dir = tempfile::tempdir().unwrap();
@@ -1003,5 +1026,240 @@ async fn an_unreachable_server_is_an_error_that_names_it() {
         )
         .await,
         Err(StoreError::Database(_))
+    ));
+}
+
+fn add_signal(name: &str, instance_id: &str, n: i64) -> WriteOp {
+    WriteOp::AddSignal(baton_store::NewSignal {
+        name: name.to_string(),
+        instance_id: instance_id.to_string(),
+        instance: "{}".to_string(),
+        params: vec![("n".to_string(), baton_store::SignalValue::Long(n))],
+        create_ts: 1,
+    })
+}
+
+fn seq_of(answer: &Result<Vec<WriteOutcome>>) -> Option<baton_store::AddSignalOutcome> {
+    match answer.as_deref() {
+        Ok([WriteOutcome::Signal(outcome), ..]) => Some(*outcome),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_of_one_name_in_one_group_commit_get_consecutive_ids() {
+    use baton_store::AddSignalOutcome::{Created, Duplicated};
+    let store = Arc::new(TestStore::new().await);
+    let trigger = |expected: i64| {
+        WriteOp::PutTrigger(baton_store::TriggerWrite {
+            workflow_id: "w".into(),
+            trigger_uuid: "t".into(),
+            kind: "SIGNAL".into(),
+            definition: "{}".into(),
+            state: format!("{{\"at\": {expected}}}"),
+            expected_version: expected,
+            ts: 1,
+        })
+    };
+    let (answers, delta) = as_one_group(
+        &store,
+        vec![
+            vec![add_signal("s", "a", 1)],
+            vec![add_signal("s", "b", 2)],
+            // The same instance id later in the same transaction: found, not stored.
+            vec![add_signal("s", "a", 1)],
+            vec![add_signal("s", "c", 3), trigger(0)],
+            // A stale trigger version fails alone and writes nothing.
+            vec![trigger(5)],
+            vec![add_signal("other", "a", 9)],
+            vec![add_signal("s", "d", 4)],
+        ],
+    )
+    .await;
+    assert_eq!(seq_of(&answers[0]), Some(Created { seq_id: 1 }));
+    assert_eq!(seq_of(&answers[1]), Some(Created { seq_id: 2 }));
+    assert_eq!(seq_of(&answers[2]), Some(Duplicated { seq_id: 1 }));
+    assert_eq!(seq_of(&answers[3]), Some(Created { seq_id: 3 }));
+    assert!(
+        matches!(answers[4], Err(StoreError::Conflict(_))),
+        "{:?}",
+        answers[4]
+    );
+    assert_eq!(seq_of(&answers[5]), Some(Created { seq_id: 1 }));
+    assert_eq!(seq_of(&answers[6]), Some(Created { seq_id: 4 }));
+    // The held write and the group: two commits, nothing replayed.
+    assert_eq!(
+        delta,
+        Delta {
+            commits: 2,
+            batches: 7,
+            replays: 0
+        }
+    );
+    let query = |n: i64| baton_store::SignalQuery {
+        name: "s".into(),
+        after_seq: 0,
+        conditions: vec![baton_store::SignalCondition {
+            param: "n".into(),
+            op: baton_store::CompareOp::Eq,
+            value: baton_store::SignalValue::Long(n),
+        }],
+        limit: 10,
+    };
+    for (n, seq) in [(1, 1), (2, 2), (3, 3), (4, 4)] {
+        let found = store.find_signals(&query(n)).await.unwrap();
+        assert_eq!(found.iter().map(|r| r.seq_id).collect::<Vec<_>>(), [seq]);
+    }
+    let triggers = store.list_triggers(None).await.unwrap();
+    assert_eq!(triggers.len(), 1);
+    assert_eq!(triggers[0].version, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_in_two_processes_draw_distinct_consecutive_signal_ids() {
+    let schema = fresh_schema_name();
+    let _guard = schema_guard(schema.clone());
+    // Two stores on one schema: two writers, as two cluster nodes have.
+    let stores = [
+        Arc::new(connect(&schema).await),
+        Arc::new(connect(&schema).await),
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .write(vec![add_signal("shared", &format!("id-{i}"), i as i64)])
+                .await
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        match seq_of(&task.await.unwrap()) {
+            Some(baton_store::AddSignalOutcome::Created { seq_id }) => seqs.push(seq_id),
+            other => panic!("{other:?}"),
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=60).collect::<Vec<i64>>());
+    // Both processes see all of them.
+    for store in &stores {
+        let latest = store.get_signal("shared", None).await.unwrap().unwrap();
+        assert_eq!(latest.seq_id, 60);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_is_deleted_while_the_writer_is_busy() {
+    let store = Arc::new(TestStore::new().await);
+    for id in ["doomed", "busy", "active"] {
+        put_workflow(&*store, id).await;
+    }
+    let mut doomed_runs = Vec::new();
+    for i in 0..5 {
+        let key = match store
+            .write(vec![WriteOp::CreateInstance(suite::instance(
+                "doomed",
+                &format!("d{i}"),
+            ))])
+            .await
+            .unwrap()
+            .pop()
+        {
+            Some(WriteOutcome::Instance(CreateInstanceOutcome::Created {
+                instance_id,
+                run_id,
+                ..
+            })) => RunKey {
+                workflow_id: "doomed".into(),
+                instance_id,
+                run_id,
+            },
+            other => panic!("{other:?}"),
+        };
+        store
+            .write(vec![
+                WriteOp::UpsertStepAttempt(suite::attempt(&key, "s", 1, "SUCCEEDED", Some("{}"))),
+                WriteOp::UpdateInstance(InstanceUpdate {
+                    key: key.clone(),
+                    status: Some("SUCCEEDED".into()),
+                    queued: Some(false),
+                    modify_ts: 2,
+                    ..InstanceUpdate::default()
+                }),
+            ])
+            .await
+            .unwrap();
+        doomed_runs.push(key);
+    }
+    store
+        .write(vec![WriteOp::CreateInstance(suite::instance(
+            "active", "a",
+        ))])
+        .await
+        .unwrap();
+
+    // Writers keep the group-commit writer busy the whole time.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..6 {
+        let store = store.clone();
+        let stop = stop.clone();
+        writers.push(tokio::spawn(async move {
+            let mut written = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || written < 20 {
+                let uuid = format!("busy-{w}-{written}");
+                store
+                    .write(vec![WriteOp::CreateInstance(suite::instance(
+                        "busy", &uuid,
+                    ))])
+                    .await
+                    .expect("a write next to the deletion");
+                written += 1;
+            }
+            written
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Refused deletions roll back and leave the writer working.
+    assert!(matches!(
+        store.delete_workflow("active").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.delete_workflow("missing").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let deleted = store.delete_workflow("doomed").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    for writer in writers {
+        total += writer.await.unwrap();
+    }
+    assert_eq!(deleted.runs, 5);
+    assert_eq!(deleted.step_attempts, 5);
+    assert_eq!(deleted.versions, 1);
+    assert!(store.get_workflow("doomed").await.unwrap().is_none());
+    for key in &doomed_runs {
+        assert!(store.list_step_attempts(key).await.unwrap().is_empty());
+    }
+    let busy = store.get_workflow("busy").await.unwrap().unwrap();
+    assert_eq!(busy.latest_instance_id, i64::from(total));
+    assert!(store.get_workflow("active").await.unwrap().is_some());
+    // The id floor survives: a new incarnation continues after the deleted ids.
+    put_workflow(&*store, "doomed").await;
+    let again = store
+        .write(vec![WriteOp::CreateInstance(suite::instance(
+            "doomed", "x",
+        ))])
+        .await
+        .unwrap();
+    assert!(matches!(
+        again.as_slice(),
+        [WriteOutcome::Instance(CreateInstanceOutcome::Created {
+            instance_id: 6,
+            ..
+        })]
     ));
 }

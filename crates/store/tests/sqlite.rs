@@ -17,6 +17,7 @@ async fn fresh() -> Arc<dyn Store> {
 store_suite!(fresh);
 signal_suite!(fresh);
 store_flow_suite!(fresh);
+store_api_suite!(fresh);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_reopening_the_file() {

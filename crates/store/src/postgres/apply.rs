@@ -1,10 +1,11 @@
 //! Applying write ops inside the writer's open transaction.
 //!
-//! The hot-path ops (step-attempt upserts, run updates and creations, sequence draws) are each
-//! one statement: [`bind`] gives the statement and its parameters and [`interpret`] reads its
-//! rows into the op's outcome, so the writer can send many of them back to back. When such an
-//! op's check fails, its statement has written nothing. The rare workflow-level ops (a push,
-//! an activation, a properties change) are short statement sequences run by [`apply_batch`].
+//! The hot-path ops (step-attempt upserts, run updates and creations, sequence draws, signals,
+//! trigger states, tag permits) are each one statement: [`bind`] gives the statement and its
+//! parameters and [`interpret`] reads its rows into the op's outcome, so the writer can send
+//! many of them back to back. When such an op's check fails, its statement has written nothing.
+//! The rare workflow-level ops (a push, an activation, a properties change) are short statement
+//! sequences run by [`apply_batch`].
 
 use std::future::Future;
 
@@ -13,9 +14,10 @@ use tokio_postgres::{Client, Row, Statement};
 
 use super::statements::Statements;
 use crate::ops::{
-    CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite,
+    AddSignalOutcome, CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion,
+    StepAttemptWrite,
 };
-use crate::{Result, StoreError, WriteOp, WriteOutcome};
+use crate::{Result, StoreError, WriteOp, WriteOutcome, instance_floor_key, signal_codec};
 
 /// Why a batch did not apply.
 pub(crate) enum Failure {
@@ -143,32 +145,57 @@ fn one_row(rows: Vec<Row>) -> Result<Row> {
     })
 }
 
-/// The columns of a run's parent, held where a bound statement's parameters can point at them.
+/// Values an op's statement needs that the op does not hold as such (a run's parent columns,
+/// a signal's param arrays and counter row), held where a bound statement's parameters can
+/// point at them.
 #[derive(Default)]
-pub(crate) struct ParentColumns<'a> {
+pub(crate) struct OpColumns<'a> {
     workflow_id: Option<&'a str>,
     instance_id: Option<i64>,
     run_id: Option<i64>,
     step_id: Option<&'a str>,
     attempt_id: Option<i64>,
+    param_names: Vec<&'a str>,
+    param_values: Vec<String>,
+    signal_counter: String,
 }
 
-impl<'a> ParentColumns<'a> {
-    pub(crate) fn of(op: &'a WriteOp) -> ParentColumns<'a> {
+impl<'a> OpColumns<'a> {
+    pub(crate) fn of(op: &'a WriteOp) -> OpColumns<'a> {
         match op {
             WriteOp::CreateInstance(NewInstance {
                 parent: Some(parent),
                 ..
-            }) => ParentColumns {
+            }) => OpColumns {
                 workflow_id: Some(&parent.run.workflow_id),
                 instance_id: Some(parent.run.instance_id),
                 run_id: Some(parent.run.run_id),
                 step_id: Some(&parent.step_id),
                 attempt_id: Some(parent.attempt_id),
+                ..OpColumns::default()
             },
-            _ => ParentColumns::default(),
+            WriteOp::AddSignal(signal) => OpColumns {
+                param_names: signal
+                    .params
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect(),
+                param_values: signal
+                    .params
+                    .iter()
+                    .map(|(_, value)| signal_codec::encode(value))
+                    .collect(),
+                signal_counter: signal_counter_key(&signal.name),
+                ..OpColumns::default()
+            },
+            _ => OpColumns::default(),
         }
     }
+}
+
+/// The `sequence` row that numbers the signals of a name.
+fn signal_counter_key(name: &str) -> String {
+    format!("signal_seq_id/{name}")
 }
 
 /// An op bound to its one statement.
@@ -179,31 +206,71 @@ pub(crate) struct Bound<'a> {
 
 /// Whether the op is one statement (see [`bind`]).
 pub(crate) fn is_simple(op: &WriteOp) -> bool {
-    matches!(
+    !matches!(
         op,
-        WriteOp::CreateInstance(_)
-            | WriteOp::UpdateInstance(_)
-            | WriteOp::UpsertStepAttempt(_)
-            | WriteOp::NextSequence { .. }
-            | WriteOp::Fence { .. }
+        WriteOp::PutVersion(_) | WriteOp::SetActiveVersion { .. } | WriteOp::SetProperties { .. }
     )
 }
 
 /// The statement of a one-statement op and its parameters; `None` for the other ops. `parent`
-/// is `ParentColumns::of(op)`.
+/// is `OpColumns::of(op)`.
 pub(crate) fn bind<'a>(
     st: &'a Statements,
     op: &'a WriteOp,
-    parent: &'a ParentColumns<'a>,
+    parent: &'a OpColumns<'a>,
 ) -> Option<Bound<'a>> {
     let (statement, params) = match op {
-        WriteOp::AddSignal(_)
-        | WriteOp::PutTrigger(_)
-        | WriteOp::DeleteTrigger { .. }
-        | WriteOp::PutTagPermit(_)
-        | WriteOp::DeleteTagPermit { .. } => {
-            return None;
-        }
+        WriteOp::AddSignal(s) => (
+            &st.add_signal,
+            vec![
+                p(&s.name),
+                p(&s.instance_id),
+                p(&s.instance),
+                p(&s.create_ts),
+                p(&parent.param_names),
+                p(&parent.param_values),
+                p(&parent.signal_counter),
+            ],
+        ),
+        WriteOp::PutTrigger(t) if t.expected_version == 0 => (
+            &st.create_trigger,
+            vec![
+                p(&t.workflow_id),
+                p(&t.trigger_uuid),
+                p(&t.kind),
+                p(&t.definition),
+                p(&t.state),
+                p(&t.ts),
+            ],
+        ),
+        WriteOp::PutTrigger(t) => (
+            &st.update_trigger,
+            vec![
+                p(&t.workflow_id),
+                p(&t.trigger_uuid),
+                p(&t.kind),
+                p(&t.definition),
+                p(&t.state),
+                p(&t.ts),
+                p(&t.expected_version),
+            ],
+        ),
+        WriteOp::DeleteTrigger {
+            workflow_id,
+            trigger_uuid,
+        } => (&st.delete_trigger, vec![p(workflow_id), p(trigger_uuid)]),
+        WriteOp::PutTagPermit(t) => (
+            &st.put_tag_permit,
+            vec![
+                p(&t.tag),
+                p(&t.max_allowed),
+                p(&t.timeline),
+                p(&t.extra_info),
+                p(&t.create_ts),
+                p(&t.modify_ts),
+            ],
+        ),
+        WriteOp::DeleteTagPermit { tag } => (&st.delete_tag_permit, vec![p(tag)]),
         WriteOp::CreateInstance(i) => (
             &st.create_instance,
             vec![
@@ -304,10 +371,24 @@ pub(crate) fn bind<'a>(
 /// means (in which case the statement wrote nothing).
 pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
     match op {
-        WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
-            Err(unsupported_signal_op())
+        WriteOp::AddSignal(_) => signal_outcome(&one_row(rows)?).map(WriteOutcome::Signal),
+        WriteOp::PutTrigger(t) if rows.is_empty() => {
+            Err(StoreError::Conflict(if t.expected_version == 0 {
+                format!(
+                    "trigger [{}] of workflow [{}] already exists",
+                    t.trigger_uuid, t.workflow_id
+                )
+            } else {
+                format!(
+                    "trigger [{}] of workflow [{}] is not at version {}",
+                    t.trigger_uuid, t.workflow_id, t.expected_version
+                )
+            }))
         }
-        WriteOp::PutTagPermit(_) | WriteOp::DeleteTagPermit { .. } => Ok(WriteOutcome::Done),
+        WriteOp::PutTrigger(_)
+        | WriteOp::DeleteTrigger { .. }
+        | WriteOp::PutTagPermit(_)
+        | WriteOp::DeleteTagPermit { .. } => Ok(WriteOutcome::Done),
         WriteOp::CreateInstance(i) => {
             create_outcome(i, &one_row(rows)?).map(WriteOutcome::Instance)
         }
@@ -374,6 +455,18 @@ fn create_outcome(i: &NewInstance, row: &Row) -> Result<CreateInstanceOutcome> {
     })
 }
 
+fn signal_outcome(row: &Row) -> Result<AddSignalOutcome> {
+    if let Some(seq_id) = row.try_get::<_, Option<i64>>(0)? {
+        return Ok(AddSignalOutcome::Duplicated { seq_id });
+    }
+    match row.try_get::<_, Option<i64>>(1)? {
+        Some(seq_id) => Ok(AddSignalOutcome::Created { seq_id }),
+        None => Err(StoreError::Database(
+            "a signal was neither stored nor found stored".to_string(),
+        )),
+    }
+}
+
 fn update_outcome(u: &InstanceUpdate, row: &Row) -> Result<WriteOutcome> {
     let updated: i64 = row.try_get(0)?;
     if updated > 0 {
@@ -406,34 +499,12 @@ pub(crate) async fn apply_batch(tx: &mut Tx<'_>, ops: &[WriteOp]) -> Applied<Vec
 
 async fn apply(tx: &mut Tx<'_>, op: &WriteOp) -> Applied<WriteOutcome> {
     let st = tx.st;
-    let parent = ParentColumns::of(op);
+    let parent = OpColumns::of(op);
     if let Some(bound) = bind(st, op, &parent) {
         let rows = tx.query(bound.statement, &bound.params).await?;
         return Ok(interpret(op, rows)?);
     }
     match op {
-        WriteOp::AddSignal(_) | WriteOp::PutTrigger(_) | WriteOp::DeleteTrigger { .. } => {
-            Err(unsupported_signal_op().into())
-        }
-        WriteOp::PutTagPermit(p) => {
-            tx.execute(
-                &st.put_tag_permit,
-                &[
-                    &p.tag,
-                    &p.max_allowed,
-                    &p.timeline,
-                    &p.extra_info,
-                    &p.create_ts,
-                    &p.modify_ts,
-                ],
-            )
-            .await?;
-            Ok(WriteOutcome::Done)
-        }
-        WriteOp::DeleteTagPermit { tag } => {
-            tx.execute(&st.delete_tag_permit, &[tag]).await?;
-            Ok(WriteOutcome::Done)
-        }
         WriteOp::PutVersion(v) => put_version(tx, v).await,
         WriteOp::SetActiveVersion {
             workflow_id,
@@ -494,13 +565,7 @@ async fn apply(tx: &mut Tx<'_>, op: &WriteOp) -> Applied<WriteOutcome> {
             .await?;
             Ok(WriteOutcome::Done)
         }
-        WriteOp::CreateInstance(_)
-        | WriteOp::UpdateInstance(_)
-        | WriteOp::UpsertStepAttempt(_)
-        | WriteOp::NextSequence { .. }
-        | WriteOp::Fence { .. } => {
-            Err(StoreError::Database("a one-statement op was not bound".to_string()).into())
-        }
+        _ => Err(StoreError::Database("a one-statement op was not bound".to_string()).into()),
     }
 }
 
@@ -606,7 +671,10 @@ async fn put_version(tx: &mut Tx<'_>, v: &NewVersion) -> Applied<WriteOutcome> {
             let internal_id = next_sequence(tx, "workflow_internal_id", 10000).await?;
             // A recreated workflow continues the instance ids of the deleted one.
             let latest_instance_id: i64 = tx
-                .query_one(&st.instance_floor, &[&v.workflow_id])
+                .query_one(
+                    &st.instance_floor,
+                    &[&v.workflow_id, &instance_floor_key(&v.workflow_id)],
+                )
                 .await?
                 .try_get(0)?;
             tx.execute(
@@ -633,13 +701,6 @@ async fn put_version(tx: &mut Tx<'_>, v: &NewVersion) -> Applied<WriteOutcome> {
         internal_id,
         created_workflow,
     })
-}
-
-/// Signals and triggers are stored by the SQLite backend only, so far.
-fn unsupported_signal_op() -> StoreError {
-    StoreError::Database(
-        "signals and triggers are not supported by the PostgreSQL backend yet".to_string(),
-    )
 }
 
 fn fenced(group_id: i64, generation: i64, current: Option<i64>) -> StoreError {

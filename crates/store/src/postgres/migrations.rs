@@ -17,6 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_flow.sql")),
     (
+        3,
+        include_str!("../../migrations/postgres/0003_signals_triggers.sql"),
+    ),
+    (
         6,
         include_str!("../../migrations/postgres/0006_cluster.sql"),
     ),
@@ -87,24 +91,25 @@ async fn apply(client: &Client, schema: Option<&str>) -> Result<()> {
             )
             .await?;
     }
-    let current: i64 = client
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
-            &[],
-        )
+    let applied: std::collections::HashSet<i64> = client
+        .query("SELECT version FROM schema_migrations", &[])
         .await?
-        .try_get(0)?;
-    if let Some((newest, _)) = MIGRATIONS.last()
-        && current > *newest
+        .iter()
+        .map(|row| row.try_get::<_, i64>(0))
+        .collect::<std::result::Result<_, _>>()?;
+    if let Some(unknown) = applied
+        .iter()
+        .find(|v| !MIGRATIONS.iter().any(|(known, _)| known == *v))
     {
         tracing::warn!(
-            database = current,
-            known = newest,
-            "the PostgreSQL schema is newer than this binary"
+            version = unknown,
+            "the PostgreSQL schema has a migration this binary does not know"
         );
     }
+    // Membership, not a high-water mark, decides (as on SQLite): branches developed in
+    // parallel may land migrations out of order.
     for (version, sql) in MIGRATIONS {
-        if *version <= current {
+        if applied.contains(version) {
             continue;
         }
         client.batch_execute("BEGIN").await?;

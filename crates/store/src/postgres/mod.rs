@@ -13,6 +13,7 @@
 
 mod apply;
 mod cluster;
+mod deletion;
 mod migrations;
 mod read;
 mod statements;
@@ -30,7 +31,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::{
     InstanceRow, Result, RunKey, SignalQuery, SignalRow, StepAttemptRow, Store, StoreError,
-    TagPermitRow, TriggerRow, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
+    TagPermitRow, TriggerRow, VersionRow, WorkflowDeletion, WorkflowRow, WriteOp, WriteOutcome,
 };
 
 pub use writer::WriterStats;
@@ -427,16 +428,28 @@ impl Store for PgStore {
         cluster::list_groups(&self.reader().await?).await
     }
 
-    async fn get_signal(&self, _name: &str, _seq_id: Option<i64>) -> Result<Option<SignalRow>> {
-        Err(signals_unsupported())
+    async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
+        read::count_by_status(&self.reader().await?, workflow_id).await
     }
 
-    async fn find_signals(&self, _query: &SignalQuery) -> Result<Vec<SignalRow>> {
-        Err(signals_unsupported())
+    async fn instance_id_range(&self, workflow_id: &str) -> Result<Option<(i64, i64)>> {
+        read::instance_id_range(&self.reader().await?, workflow_id).await
     }
 
-    async fn list_triggers(&self, _workflow_id: Option<&str>) -> Result<Vec<TriggerRow>> {
-        Err(signals_unsupported())
+    async fn delete_workflow(&self, workflow_id: &str) -> Result<WorkflowDeletion> {
+        self.inner.writer.delete_workflow(workflow_id).await
+    }
+
+    async fn get_signal(&self, name: &str, seq_id: Option<i64>) -> Result<Option<SignalRow>> {
+        read::signal(&self.reader().await?, name, seq_id).await
+    }
+
+    async fn find_signals(&self, query: &SignalQuery) -> Result<Vec<SignalRow>> {
+        read::find_signals(&self.reader().await?, query).await
+    }
+
+    async fn list_triggers(&self, workflow_id: Option<&str>) -> Result<Vec<TriggerRow>> {
+        read::triggers(&self.reader().await?, workflow_id).await
     }
 
     async fn next_sequence_value(&self, name: &str) -> Result<i64> {
@@ -452,12 +465,6 @@ impl Store for PgStore {
             ))),
         }
     }
-}
-
-fn signals_unsupported() -> StoreError {
-    StoreError::Database(
-        "signals and triggers are not supported by the PostgreSQL backend yet".to_string(),
-    )
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use deadpool_postgres::Object;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use crate::signal_codec::{encode, type_range};
 use crate::{
-    InstanceRow, ParentRef, Result, RunKey, StepAttemptKey, StepAttemptRow, TagPermitRow,
-    VersionRow, WorkflowRow,
+    CompareOp, InstanceRow, ParentRef, Result, RunKey, SignalCondition, SignalQuery, SignalRow,
+    StepAttemptKey, StepAttemptRow, TagPermitRow, TriggerRow, VersionRow, WorkflowRow,
 };
 
 /// Runs a cached prepared statement.
@@ -219,6 +220,33 @@ pub(crate) async fn count_running(c: &Object, id: &str) -> Result<i64> {
     }
 }
 
+pub(crate) async fn count_by_status(c: &Object, id: &str) -> Result<Vec<(String, i64)>> {
+    let rows = query(
+        c,
+        "SELECT status, COUNT(*) FROM workflow_instance WHERE workflow_id = $1::TEXT \
+         GROUP BY status ORDER BY status",
+        &[&id],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+pub(crate) async fn instance_id_range(c: &Object, id: &str) -> Result<Option<(i64, i64)>> {
+    let rows = query(
+        c,
+        "SELECT MIN(instance_id), MAX(instance_id) FROM workflow_instance WHERE workflow_id = $1::TEXT",
+        &[&id],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let (low, high): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(low.zip(high))
+}
+
 fn step_row(r: &Row) -> Result<StepAttemptRow> {
     Ok(StepAttemptRow {
         key: StepAttemptKey {
@@ -327,4 +355,130 @@ pub(crate) async fn tag_permits(c: &Object) -> Result<Vec<TagPermitRow>> {
     let sql = format!("SELECT {TAG_PERMIT_COLUMNS} FROM tag_permit ORDER BY tag");
     let rows = query(c, &sql, &[]).await?;
     map_rows(rows, tag_permit_row)
+}
+
+const SIGNAL_COLUMNS: &str = "i.name, i.seq_id, i.instance_id, i.instance, i.create_ts";
+
+fn signal_row(r: &Row) -> Result<SignalRow> {
+    Ok(SignalRow {
+        name: r.try_get(0)?,
+        seq_id: r.try_get(1)?,
+        instance_id: r.try_get(2)?,
+        instance: r.try_get(3)?,
+        create_ts: r.try_get(4)?,
+    })
+}
+
+pub(crate) async fn signal(
+    c: &Object,
+    name: &str,
+    seq_id: Option<i64>,
+) -> Result<Option<SignalRow>> {
+    let sql = format!(
+        "SELECT {SIGNAL_COLUMNS} FROM signal_instance i WHERE i.name = $1::TEXT \
+         AND ($2::BIGINT IS NULL OR i.seq_id = $2::BIGINT) ORDER BY i.seq_id DESC LIMIT 1"
+    );
+    let rows = query(c, &sql, &[&name, &seq_id]).await?;
+    rows.first().map(signal_row).transpose()
+}
+
+/// The bound values of a match query, in parameter order.
+enum Arg {
+    Text(String),
+    Long(i64),
+}
+
+impl Arg {
+    fn as_param(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Arg::Text(text) => text,
+            Arg::Long(n) => n,
+        }
+    }
+}
+
+/// One condition as SQL on the alias `alias`, with its bound values appended to `args`.
+fn condition_sql(alias: &str, cond: &SignalCondition, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = type_range(&cond.value);
+    let mut push = |arg: Arg| {
+        args.push(arg);
+        args.len()
+    };
+    let p = push(Arg::Text(cond.param.clone()));
+    let v = push(Arg::Text(encode(&cond.value)));
+    let l = push(Arg::Text(lo.to_string()));
+    let h = push(Arg::Text(hi.to_string()));
+    format!(
+        "{alias}.param_name = ${p}::TEXT AND {alias}.encoded_val {} ${v}::TEXT \
+         AND {alias}.encoded_val >= ${l}::TEXT AND {alias}.encoded_val < ${h}::TEXT",
+        cond.op.sql()
+    )
+}
+
+/// The match query, as on SQLite: with an equality condition, its index range drives the scan;
+/// every other condition is a point lookup by sequence id. Without one, the signals of the name
+/// are scanned in sequence order. The encoded values compare bytewise (`COLLATE "C"` columns).
+pub(crate) async fn find_signals(c: &Object, q: &SignalQuery) -> Result<Vec<SignalRow>> {
+    let mut args = vec![Arg::Text(q.name.clone()), Arg::Long(q.after_seq)];
+    let driver =
+        q.conditions
+            .iter()
+            .position(|c| c.op == CompareOp::Eq)
+            .or(if q.conditions.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
+    let mut sql = match driver {
+        Some(d) => {
+            let cond = condition_sql("d", &q.conditions[d], &mut args);
+            format!(
+                "SELECT {SIGNAL_COLUMNS} FROM signal_param d JOIN signal_instance i \
+                 ON i.name = d.signal_name AND i.seq_id = d.signal_seq_id \
+                 WHERE d.signal_name = $1::TEXT AND d.signal_seq_id > $2::BIGINT AND {cond}"
+            )
+        }
+        None => format!(
+            "SELECT {SIGNAL_COLUMNS} FROM signal_instance i WHERE i.name = $1::TEXT \
+             AND i.seq_id > $2::BIGINT"
+        ),
+    };
+    for (k, cond) in q.conditions.iter().enumerate() {
+        if Some(k) == driver {
+            continue;
+        }
+        let alias = format!("c{k}");
+        let text = condition_sql(&alias, cond, &mut args);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM signal_param {alias} WHERE {alias}.signal_name = $1::TEXT \
+             AND {alias}.signal_seq_id = i.seq_id AND {text})"
+        ));
+    }
+    args.push(Arg::Long(limit_param(q.limit)));
+    sql.push_str(&format!(" ORDER BY i.seq_id LIMIT ${}::BIGINT", args.len()));
+    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::as_param).collect();
+    let rows = query(c, &sql, &params).await?;
+    map_rows(rows, signal_row)
+}
+
+pub(crate) async fn triggers(c: &Object, workflow_id: Option<&str>) -> Result<Vec<TriggerRow>> {
+    let rows = query(
+        c,
+        "SELECT workflow_id, trigger_uuid, kind, definition, state, version, modify_ts \
+         FROM workflow_trigger WHERE $1::TEXT IS NULL OR workflow_id = $1::TEXT \
+         ORDER BY workflow_id, trigger_uuid",
+        &[&workflow_id],
+    )
+    .await?;
+    map_rows(rows, |r| {
+        Ok(TriggerRow {
+            workflow_id: r.try_get(0)?,
+            trigger_uuid: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            definition: r.try_get(3)?,
+            state: r.try_get(4)?,
+            version: r.try_get(5)?,
+            modify_ts: r.try_get(6)?,
+        })
+    })
 }

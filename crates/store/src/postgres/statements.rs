@@ -28,6 +28,10 @@ pub(crate) struct Statements {
     pub(crate) put_tag_permit: Statement,
     pub(crate) delete_tag_permit: Statement,
     pub(crate) fence: Statement,
+    pub(crate) add_signal: Statement,
+    pub(crate) create_trigger: Statement,
+    pub(crate) update_trigger: Statement,
+    pub(crate) delete_trigger: Statement,
 }
 
 impl Statements {
@@ -50,6 +54,10 @@ impl Statements {
             put_tag_permit: client.prepare(PUT_TAG_PERMIT).await?,
             delete_tag_permit: client.prepare(DELETE_TAG_PERMIT).await?,
             fence: client.prepare(FENCE).await?,
+            add_signal: client.prepare(ADD_SIGNAL).await?,
+            create_trigger: client.prepare(CREATE_TRIGGER).await?,
+            update_trigger: client.prepare(UPDATE_TRIGGER).await?,
+            delete_trigger: client.prepare(DELETE_TRIGGER).await?,
         })
     }
 }
@@ -79,8 +87,11 @@ const INSERT_WORKFLOW: &str = "INSERT INTO workflow (workflow_id, internal_id, a
     VALUES ($1::TEXT, $2::BIGINT, CASE WHEN $3::BOOLEAN THEN 1 ELSE 0 END, 1, $4::BIGINT, $5::TEXT, \
     CASE WHEN $3::BOOLEAN THEN $6::BIGINT END, CASE WHEN $3::BOOLEAN THEN $7::TEXT END, $6::BIGINT)";
 
-const INSTANCE_FLOOR: &str = "SELECT COALESCE(MAX(instance_id), 0)::BIGINT FROM workflow_instance \
-    WHERE workflow_id = $1::TEXT";
+// The highest instance id the workflow id ever had: its runs', and those of deleted
+// incarnations (recorded in `sequence` under `$2` by a deletion).
+const INSTANCE_FLOOR: &str = "SELECT GREATEST( \
+    COALESCE((SELECT MAX(instance_id) FROM workflow_instance WHERE workflow_id = $1::TEXT), 0), \
+    COALESCE((SELECT value FROM sequence WHERE name = $2::TEXT), 0))::BIGINT";
 
 const NEXT_SEQUENCE: &str = "INSERT INTO sequence AS s (name, value) VALUES ($1::TEXT, $2::BIGINT) \
     ON CONFLICT (name) DO UPDATE SET value = s.value + 1 RETURNING s.value";
@@ -186,3 +197,44 @@ const UPSERT_ATTEMPT: &str = "INSERT INTO step_instance AS s (workflow_id, workf
     timeline = COALESCE(excluded.timeline, s.timeline), \
     dependencies = COALESCE(excluded.dependencies, s.dependencies), \
     outputs = COALESCE(excluded.outputs, s.outputs)";
+
+// Storing a signal in one round trip. A signal whose instance id is stored for the name is
+// reported (`dup`), and nothing is written. Otherwise its sequence id comes from a counter row
+// of the name in `sequence` (`$7`, seeded from the stored signals the first time): the upsert
+// locks that row until commit, so writers in other processes draw distinct, consecutive ids,
+// where `MAX(seq_id) + 1` would let two of them read the same maximum. The signal row and its
+// param index rows are inserted with that id.
+const ADD_SIGNAL: &str = "WITH dup AS ( \
+      SELECT seq_id FROM signal_instance WHERE name = $1::TEXT AND instance_id = $2::TEXT \
+    ), seq AS ( \
+      INSERT INTO sequence AS s (name, value) \
+      SELECT $7::TEXT, COALESCE((SELECT MAX(seq_id) FROM signal_instance \
+        WHERE name = $1::TEXT), 0) + 1 \
+      WHERE NOT EXISTS (SELECT 1 FROM dup) \
+      ON CONFLICT (name) DO UPDATE SET value = s.value + 1 \
+      RETURNING s.value \
+    ), ins AS ( \
+      INSERT INTO signal_instance (name, seq_id, instance_id, instance, create_ts) \
+      SELECT $1::TEXT, seq.value, $2::TEXT, $3::TEXT, $4::BIGINT FROM seq \
+      RETURNING seq_id \
+    ), params AS ( \
+      INSERT INTO signal_param (signal_name, param_name, encoded_val, signal_seq_id) \
+      SELECT DISTINCT $1::TEXT, p.name, p.val, seq.value \
+      FROM seq, unnest($5::TEXT[], $6::TEXT[]) AS p(name, val) \
+      ON CONFLICT DO NOTHING \
+    ) \
+    SELECT (SELECT seq_id FROM dup), (SELECT seq_id FROM ins)";
+
+// A trigger state is created only if absent and updated only at the expected version: no row
+// returned means the check failed and nothing was written.
+const CREATE_TRIGGER: &str = "INSERT INTO workflow_trigger \
+    (workflow_id, trigger_uuid, kind, definition, state, version, modify_ts) \
+    VALUES ($1::TEXT, $2::TEXT, $3::TEXT, $4::TEXT, $5::TEXT, 1, $6::BIGINT) \
+    ON CONFLICT (workflow_id, trigger_uuid) DO NOTHING RETURNING 1";
+
+const UPDATE_TRIGGER: &str = "UPDATE workflow_trigger SET kind = $3::TEXT, definition = $4::TEXT, \
+    state = $5::TEXT, version = version + 1, modify_ts = $6::BIGINT \
+    WHERE workflow_id = $1::TEXT AND trigger_uuid = $2::TEXT AND version = $7::BIGINT RETURNING 1";
+
+const DELETE_TRIGGER: &str =
+    "DELETE FROM workflow_trigger WHERE workflow_id = $1::TEXT AND trigger_uuid = $2::TEXT";

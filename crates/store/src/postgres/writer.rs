@@ -29,6 +29,10 @@
 //!
 //! The writer owns one connection. If it breaks, the batches of that transaction get an error
 //! (the outcome of a commit in flight is unknown) and the next group reconnects.
+//!
+//! A workflow deletion is queued here too and runs between two groups, in a transaction of its
+//! own (see [`super::deletion`]): it is rare and may touch many rows, and coming through the
+//! one writer it cannot interleave with this process's writes to the runs it removes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,13 +43,22 @@ use std::task::Poll;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{Client, Config, Row};
 
-use super::apply::{self, Failure, ParentColumns, Tx};
+use super::apply::{self, Failure, OpColumns, Tx};
 use super::statements::Statements;
-use crate::{Result, StoreError, WriteOp, WriteOutcome};
+use crate::{Result, StoreError, WorkflowDeletion, WriteOp, WriteOutcome};
 
 struct Request {
     ops: Vec<WriteOp>,
     reply: oneshot::Sender<Result<Vec<WriteOutcome>>>,
+}
+
+/// What the writer task is asked to do: a batch for the next group commit, or a deletion.
+enum Job {
+    Write(Request),
+    DeleteWorkflow {
+        workflow_id: String,
+        reply: oneshot::Sender<Result<WorkflowDeletion>>,
+    },
 }
 
 /// What the group-commit writer has done since the store was opened.
@@ -72,7 +85,7 @@ struct Counters {
 
 /// The callers' side of the writer task.
 pub(crate) struct WriterHandle {
-    tx: mpsc::UnboundedSender<Request>,
+    tx: mpsc::UnboundedSender<Job>,
     counters: Arc<Counters>,
 }
 
@@ -100,7 +113,18 @@ impl WriterHandle {
     pub(crate) async fn submit(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Request { ops, reply })
+            .send(Job::Write(Request { ops, reply }))
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(crate) async fn delete_workflow(&self, workflow_id: &str) -> Result<WorkflowDeletion> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::DeleteWorkflow {
+                workflow_id: workflow_id.to_string(),
+                reply,
+            })
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -138,17 +162,51 @@ struct Settled {
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Request>) {
-        while let Some(first) = rx.recv().await {
-            let mut group = vec![first];
-            while group.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(request) => group.push(request),
-                    Err(_) => break,
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut next: Option<Job> = None;
+        loop {
+            let first = match next.take() {
+                Some(job) => job,
+                None => match rx.recv().await {
+                    Some(job) => job,
+                    None => return,
+                },
+            };
+            match first {
+                Job::DeleteWorkflow { workflow_id, reply } => {
+                    let _ = reply.send(self.delete_workflow(&workflow_id).await);
+                }
+                Job::Write(first) => {
+                    let mut group = vec![first];
+                    while group.len() < self.max_batch {
+                        match rx.try_recv() {
+                            Ok(Job::Write(request)) => group.push(request),
+                            Ok(other) => {
+                                // Commit what came before it, then handle it on its own.
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(group).await;
                 }
             }
-            self.commit_group(group).await;
         }
+    }
+
+    async fn delete_workflow(&mut self, workflow_id: &str) -> Result<WorkflowDeletion> {
+        self.ensure_connected().await?;
+        let Some(conn) = self.conn.as_ref() else {
+            return Err(StoreError::Database(
+                "the writer has no connection".to_string(),
+            ));
+        };
+        let (outcome, ended) = super::deletion::delete_workflow(&conn.client, workflow_id).await;
+        if !ended {
+            self.conn = None;
+        }
+        outcome
     }
 
     /// Makes sure there is an open connection, reconnecting (and re-preparing) if the last one
@@ -246,7 +304,7 @@ async fn alone(conn: &Conn, group: &[Request]) -> Settled {
             reset: false,
         };
     };
-    let parent = ParentColumns::of(op);
+    let parent = OpColumns::of(op);
     let outcome = match apply::bind(&conn.statements, op, &parent) {
         Some(bound) => match conn.client.query(bound.statement, &bound.params).await {
             Ok(rows) => apply::interpret(op, rows),
@@ -273,9 +331,9 @@ type Answer<'a> =
 /// replayed one batch at a time (on a fresh connection when the rollback failed).
 async fn pipelined(conn: &Conn, group: &[Request]) -> std::result::Result<Settled, bool> {
     let client = &conn.client;
-    let parents: Vec<Vec<ParentColumns<'_>>> = group
+    let parents: Vec<Vec<OpColumns<'_>>> = group
         .iter()
-        .map(|request| request.ops.iter().map(ParentColumns::of).collect())
+        .map(|request| request.ops.iter().map(OpColumns::of).collect())
         .collect();
     let mut bound = Vec::new();
     for (request, parents) in group.iter().zip(&parents) {

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use crate::ops::{
     CreateInstanceOutcome, InstanceUpdate, NewInstance, NewVersion, StepAttemptWrite,
 };
-use crate::{Result, StoreError, WorkflowDeletion, WriteOp, WriteOutcome};
+use crate::{Result, StoreError, WorkflowDeletion, WriteOp, WriteOutcome, instance_floor_key};
 
 struct Request {
     ops: Vec<WriteOp>,
@@ -211,11 +211,6 @@ fn delete_workflow(conn: &mut Connection, workflow_id: &str) -> Result<WorkflowD
         runs: runs as u64,
         step_attempts: step_attempts as u64,
     })
-}
-
-/// The sequence row holding the highest instance id of deleted incarnations of a workflow.
-fn instance_floor_key(workflow_id: &str) -> String {
-    format!("deleted_workflow_instance_floor/{workflow_id}")
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<Request>) {

@@ -1,6 +1,7 @@
 //! The store's behavioural suite: every backend must pass it. Each check takes a fresh, empty
 //! store; backends provide the constructor (see `sqlite.rs`).
 
+pub mod api_reads;
 pub mod cluster;
 pub mod flow;
 pub mod signals;

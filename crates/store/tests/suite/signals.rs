@@ -228,6 +228,98 @@ pub async fn trigger_state_is_compare_and_set(store: Arc<dyn Store>) {
     assert!(s.list_triggers(None).await.unwrap().is_empty());
 }
 
+/// Many callers announcing signals of one name at once (some of them twice) get distinct,
+/// consecutive sequence ids, and a duplicate gets the id of the stored one.
+pub async fn concurrent_signals_of_one_name_get_consecutive_ids(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every fifth caller repeats an earlier instance id.
+            let id = if i % 5 == 4 { i - 1 } else { i };
+            let outcome = add(
+                &*store,
+                signal("busy", &format!("id-{id}"), &[("n", long(id))]),
+            )
+            .await;
+            (id, outcome)
+        }));
+    }
+    let mut created = Vec::new();
+    let mut by_id = std::collections::HashMap::new();
+    let mut duplicates = Vec::new();
+    for task in tasks {
+        let (id, outcome) = task.await.unwrap();
+        match outcome {
+            AddSignalOutcome::Created { seq_id } => {
+                created.push(seq_id);
+                assert!(by_id.insert(id, seq_id).is_none(), "id-{id} stored twice");
+            }
+            AddSignalOutcome::Duplicated { seq_id } => duplicates.push((id, seq_id)),
+        }
+    }
+    created.sort_unstable();
+    assert_eq!(created, (1..=32).collect::<Vec<i64>>());
+    assert_eq!(duplicates.len(), 8);
+    for (id, seq_id) in duplicates {
+        assert_eq!(by_id.get(&id), Some(&seq_id), "duplicate of id-{id}");
+    }
+    // Each stored signal is found by its own param.
+    for (id, seq_id) in &by_id {
+        let found = seqs(
+            &*store,
+            "busy",
+            0,
+            vec![cond("n", CompareOp::Eq, long(*id))],
+        )
+        .await;
+        assert_eq!(found, [*seq_id]);
+    }
+    assert_eq!(
+        store
+            .get_signal("busy", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .seq_id,
+        32
+    );
+}
+
+/// A signal in a batch that fails is not stored, does not use up its sequence id, and leaves no
+/// param index rows behind.
+pub async fn a_signal_in_a_failed_batch_leaves_nothing(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    assert_eq!(
+        add(s, signal("sig", "a", &[("k", long(1))])).await,
+        AddSignalOutcome::Created { seq_id: 1 }
+    );
+    s.write(vec![WriteOp::PutTrigger(trigger("s1", 0))])
+        .await
+        .unwrap();
+    let err = s
+        .write(vec![
+            WriteOp::AddSignal(signal("sig", "b", &[("k", long(2))])),
+            // A stale trigger version fails the whole batch.
+            WriteOp::PutTrigger(trigger("stale", 7)),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(seqs(s, "sig", 0, vec![]).await, [1]);
+    assert!(
+        seqs(s, "sig", 0, vec![cond("k", CompareOp::Eq, long(2))])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        add(s, signal("sig", "b", &[("k", long(2))])).await,
+        AddSignalOutcome::Created { seq_id: 2 }
+    );
+    let rows = s.list_triggers(Some("w")).await.unwrap();
+    assert_eq!((rows[0].state.as_str(), rows[0].version), ("s1", 1));
+}
+
 /// Runs the signal checks against fresh stores made by `make`.
 #[macro_export]
 macro_rules! signal_suite {
@@ -243,6 +335,14 @@ macro_rules! signal_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn trigger_state_is_compare_and_set() {
             suite::signals::trigger_state_is_compare_and_set($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_signals_of_one_name_get_consecutive_ids() {
+            suite::signals::concurrent_signals_of_one_name_get_consecutive_ids($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_signal_in_a_failed_batch_leaves_nothing() {
+            suite::signals::a_signal_in_a_failed_batch_leaves_nothing($make().await).await;
         }
     };
 }

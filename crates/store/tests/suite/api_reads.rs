@@ -1,21 +1,17 @@
-//! The store methods the API needs, on SQLite: run counts by status and the instance-id range
-//! (SQL overrides, checked against the trait's portable defaults), and deleting a workflow with
-//! everything it owns.
-
-#[allow(dead_code, unused_macros)]
-mod suite;
+//! The store methods the API needs: run counts by status and the instance-id range (checked
+//! against the trait's portable defaults), and deleting a workflow with everything it owns.
+//! Every backend must pass it.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use baton_store::sqlite::{SqliteOptions, SqliteStore};
 use baton_store::{
     CreateInstanceOutcome, InstanceRow, InstanceUpdate, ParentRef, Result, RunKey, StepAttemptRow,
     Store, StoreError, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
 };
 
 /// Forwards only the required methods, so the trait's default implementations run.
-struct Defaults(Arc<SqliteStore>);
+struct Defaults(Arc<dyn Store>);
 
 #[async_trait]
 impl Store for Defaults {
@@ -124,13 +120,6 @@ impl Store for Defaults {
     }
 }
 
-fn open() -> (tempfile::TempDir, Arc<SqliteStore>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store =
-        Arc::new(SqliteStore::open(dir.path().join("t.db"), SqliteOptions::default()).unwrap());
-    (dir, store)
-}
-
 async fn create(store: &dyn Store, i: baton_store::NewInstance) -> RunKey {
     match store
         .write(vec![WriteOp::CreateInstance(i.clone())])
@@ -164,14 +153,12 @@ async fn set_status(store: &dyn Store, key: &RunKey, status: &str) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn counts_and_ranges_match_the_defaults() {
-    let (_dir, store) = open();
+pub async fn counts_and_ranges_match_the_defaults(store: Arc<dyn Store>) {
     let defaults = Defaults(store.clone());
     assert_eq!(store.instance_id_range("w").await.unwrap(), None);
     assert_eq!(defaults.instance_id_range("w").await.unwrap(), None);
     store
-        .write(vec![WriteOp::PutVersion(suite::version("w", 0, true))])
+        .write(vec![WriteOp::PutVersion(super::version("w", 0, true))])
         .await
         .unwrap();
     let statuses = [
@@ -184,13 +171,13 @@ async fn counts_and_ranges_match_the_defaults() {
         "FAILED",
     ];
     for (i, status) in statuses.iter().enumerate() {
-        let key = create(&*store, suite::instance("w", &format!("u{i}"))).await;
+        let key = create(&*store, super::instance("w", &format!("u{i}"))).await;
         if *status != "CREATED" {
             set_status(&*store, &key, status).await;
         }
     }
     // A second run of instance 2.
-    let mut rerun = suite::instance("w", "rerun");
+    let mut rerun = super::instance("w", "rerun");
     rerun.instance_id = Some(2);
     rerun.run_id = 2;
     let key = create(&*store, rerun).await;
@@ -215,22 +202,20 @@ async fn counts_and_ranges_match_the_defaults() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_a_workflow_removes_everything_it_owns() {
-    let (_dir, store) = open();
+pub async fn deleting_a_workflow_removes_everything_it_owns(store: Arc<dyn Store>) {
     for id in ["w", "other"] {
         store
-            .write(vec![WriteOp::PutVersion(suite::version(id, 0, true))])
+            .write(vec![WriteOp::PutVersion(super::version(id, 0, true))])
             .await
             .unwrap();
     }
     store
-        .write(vec![WriteOp::PutVersion(suite::version("w", 1, true))])
+        .write(vec![WriteOp::PutVersion(super::version("w", 1, true))])
         .await
         .unwrap();
-    let root = create(&*store, suite::instance("w", "root")).await;
+    let root = create(&*store, super::instance("w", "root")).await;
     store
-        .write(vec![WriteOp::UpsertStepAttempt(suite::attempt(
+        .write(vec![WriteOp::UpsertStepAttempt(super::attempt(
             &root,
             "loop",
             1,
@@ -245,13 +230,13 @@ async fn deleting_a_workflow_removes_everything_it_owns() {
         step_id: "loop".into(),
         attempt_id: 1,
     };
-    let mut iteration = suite::instance("inline_w_loop", "it1");
+    let mut iteration = super::instance("inline_w_loop", "it1");
     iteration.instance_id = Some(1);
     iteration.initiator_type = "FOREACH".into();
     iteration.parent = Some(parent(&root));
     let it = create(&*store, iteration).await;
     store
-        .write(vec![WriteOp::UpsertStepAttempt(suite::attempt(
+        .write(vec![WriteOp::UpsertStepAttempt(super::attempt(
             &it,
             "body",
             1,
@@ -260,13 +245,13 @@ async fn deleting_a_workflow_removes_everything_it_owns() {
         ))])
         .await
         .unwrap();
-    let mut nested = suite::instance("inline_w_inner", "it2");
+    let mut nested = super::instance("inline_w_inner", "it2");
     nested.instance_id = Some(1);
     nested.initiator_type = "WHILE".into();
     nested.parent = Some(parent(&it));
     let nested = create(&*store, nested).await;
     // A subworkflow child belongs to its own workflow and stays.
-    let mut child = suite::instance("other", "child");
+    let mut child = super::instance("other", "child");
     child.initiator_type = "SUBWORKFLOW".into();
     child.parent = Some(parent(&root));
     let child = create(&*store, child).await;
@@ -314,13 +299,27 @@ async fn deleting_a_workflow_removes_everything_it_owns() {
 
     // Re-created, the workflow continues the instance ids of the deleted one.
     store
-        .write(vec![WriteOp::PutVersion(suite::version("w", 0, true))])
+        .write(vec![WriteOp::PutVersion(super::version("w", 0, true))])
         .await
         .unwrap();
-    let again = create(&*store, suite::instance("w", "again")).await;
+    let again = create(&*store, super::instance("w", "again")).await;
     assert_eq!(again.instance_id, root.instance_id + 1);
     assert_ne!(
         store.get_workflow("w").await.unwrap().unwrap().internal_id,
         deleted.internal_id
     );
+}
+
+#[macro_export]
+macro_rules! store_api_suite {
+    ($fresh:path) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn counts_and_ranges_match_the_defaults() {
+            suite::api_reads::counts_and_ranges_match_the_defaults($fresh().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn deleting_a_workflow_removes_everything_it_owns() {
+            suite::api_reads::deleting_a_workflow_removes_everything_it_owns($fresh().await).await;
+        }
+    };
 }
