@@ -8,6 +8,7 @@ mod activation;
 mod blocking;
 pub mod catalog;
 pub mod clock;
+pub mod cluster;
 mod compiled;
 mod deletion;
 mod dryrun;
@@ -34,6 +35,7 @@ mod workflows;
 
 pub use activation::ActivationOutcome;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cluster::{ClusterConfig, ClusterStatus, GroupOwner};
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
 pub use permits::TagPermit;

@@ -69,6 +69,18 @@ impl Queues {
         map.entry(workflow_id.to_string()).or_default().clone()
     }
 
+    /// Forgets every workflow's counts (cluster mode: groups moved, so other nodes may have
+    /// changed them); each is loaded from the store again at its next use.
+    pub async fn forget_all(&self) {
+        let slots: Vec<_> = match self.by_workflow.lock() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(p) => p.into_inner().values().cloned().collect(),
+        };
+        for slot in slots {
+            slot.lock().await.loaded = false;
+        }
+    }
+
     async fn load(engine: &Engine, workflow_id: &str, st: &mut QueueState) -> Result<()> {
         if !st.loaded {
             let store = &engine.inner.store;
@@ -90,6 +102,9 @@ impl Queues {
         mut instance: WorkflowInstance,
         strategy: RunStrategy,
     ) -> Result<WorkflowStartResponse> {
+        // Cluster mode: the queue of a workflow lives with its group's owner.
+        let group = engine.inner.ownership.group_of(&instance);
+        engine.require_owner(group).await?;
         let slot = self.slot(&instance.workflow_id);
         let mut st = slot.lock().await;
         Self::load(engine, &instance.workflow_id, &mut st).await?;
@@ -159,7 +174,7 @@ impl Queues {
                 step_id: p.step_id.clone(),
                 attempt_id: p.step_attempt_id,
             }),
-            group_id: 0,
+            group_id: group,
             status: instance.status.as_str().to_string(),
             queued: !stored_terminal && !run_now,
             create_ts: instance.create_time.unwrap_or(0),
@@ -172,12 +187,13 @@ impl Queues {
                 .map(persist::timeline_json)
                 .transpose()?,
         };
-        let outcome = engine
+        let ops = engine
             .inner
-            .store
-            .write(vec![WriteOp::CreateInstance(new)])
-            .await?;
-        match outcome.first() {
+            .ownership
+            .fenced(group, vec![WriteOp::CreateInstance(new)])?;
+        let outcome = engine.inner.store.write(ops).await?;
+        // The last outcome: a fence may come first.
+        match outcome.last() {
             Some(WriteOutcome::Instance(CreateInstanceOutcome::Created {
                 instance_id,
                 run_id,
@@ -408,12 +424,11 @@ impl Queues {
                 modify_ts: now_millis(),
                 ..InstanceUpdate::default()
             };
-            match engine
+            let ops = engine
                 .inner
-                .store
-                .write(vec![WriteOp::UpdateInstance(update)])
-                .await
-            {
+                .ownership
+                .fenced(row.group_id, vec![WriteOp::UpdateInstance(update)])?;
+            match engine.inner.store.write(ops).await {
                 Ok(_) => {
                     st.queued -= 1;
                     st.running += 1;
@@ -558,6 +573,8 @@ impl Engine {
     /// STRICT_SEQUENTIAL `unblock` of one instance (§7.5): its latest run's raw status `FAILED`
     /// becomes `FAILED_1`, which still reads as FAILED but no longer blocks the queue.
     pub async fn unblock_instance(&self, workflow_id: &str, instance_id: i64) -> Result<()> {
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let row = self
             .inner
             .store
@@ -589,6 +606,8 @@ impl Engine {
     /// in batches of 100. Returns how many.
     pub async fn unblock_workflow(&self, workflow_id: &str) -> Result<usize> {
         self.workflow_row(workflow_id).await?;
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let mut total = 0;
         loop {
             let rows = self

@@ -257,6 +257,21 @@ pub trait Store: Send + Sync + 'static {
         Err(self.no_cluster())
     }
 
+    /// Tells every process listening on this store ([`Store::listen`]) about `message` (at
+    /// most a few kilobytes; PostgreSQL delivers it with NOTIFY). A wake-up, not data: the
+    /// receivers re-read the store. The default tells nobody (a single-process store).
+    async fn notify(&self, message: &str) -> Result<()> {
+        let _ = message;
+        Ok(())
+    }
+
+    /// The messages [`Store::notify`] sends from any process, as they arrive, or `None` when
+    /// the backend has no cross-process notifications. An empty message means some may have
+    /// been lost (the listener reconnected): re-check everything.
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        Ok(None)
+    }
+
     /// The error of a cluster call on a backend without cluster support.
     fn no_cluster(&self) -> StoreError {
         StoreError::Database(format!(

@@ -15,6 +15,7 @@ mod apply;
 mod cluster;
 mod deletion;
 mod migrations;
+mod notify;
 mod read;
 mod statements;
 mod writer;
@@ -73,6 +74,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// For the notification connection.
+    config: tokio_postgres::Config,
     writer: writer::WriterHandle,
     schema: String,
     description: String,
@@ -115,6 +118,7 @@ impl PgStore {
         let (schema, synchronous_commit) = session_facts(&client).await?;
         let writer = writer::WriterHandle::spawn(client, config.clone(), options.max_batch).await?;
 
+        let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -135,6 +139,7 @@ impl PgStore {
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
+                config: listen_config,
                 writer,
                 schema,
                 description,
@@ -426,6 +431,23 @@ impl Store for PgStore {
 
     async fn list_groups(&self) -> Result<Vec<crate::GroupLease>> {
         cluster::list_groups(&self.reader().await?).await
+    }
+
+    async fn notify(&self, message: &str) -> Result<()> {
+        let c = self.reader().await?;
+        let stmt = c
+            .prepare_cached("SELECT pg_notify($1::TEXT, $2::TEXT)")
+            .await?;
+        c.execute(&stmt, &[&notify::channel(&self.inner.schema), &message])
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        Ok(Some(notify::listen(
+            self.inner.config.clone(),
+            notify::channel(&self.inner.schema),
+        )))
     }
 
     async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
