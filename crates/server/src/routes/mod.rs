@@ -9,6 +9,7 @@
 //! capture name (`{wid}`, `{iid}`, `{rid}`, `{sid}`, `{attempt}`).
 
 pub mod actions;
+pub mod cluster;
 pub mod health;
 pub mod instances;
 pub mod signals;
@@ -154,6 +155,7 @@ impl Route {
 pub fn all() -> Vec<Route> {
     let mut routes = Vec::new();
     routes.extend(health::routes());
+    routes.extend(cluster::routes());
     routes.extend(workflows::routes());
     routes.extend(actions::routes());
     routes.extend(instances::routes());
