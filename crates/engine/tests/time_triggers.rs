@@ -11,7 +11,6 @@ use std::time::Duration;
 use baton_engine::{Engine, EngineConfig, ManualClock};
 use baton_model::definition::{User, WorkflowCreateRequest};
 use baton_model::instance::{Initiator, WorkflowInstance};
-use baton_store::sqlite::{SqliteOptions, SqliteStore};
 use baton_store::{TriggerWrite, WriteOp};
 use common::compat;
 use serde_json::json;
@@ -21,13 +20,11 @@ fn at(text: &str) -> i64 {
 }
 
 async fn engine_at(dir: &std::path::Path, clock: &ManualClock, catch_up: usize) -> Engine {
-    let store = SqliteStore::open(dir.join("baton.db"), SqliteOptions::default()).expect("store");
+    let store = common::open_store(dir, common::Backend::from_env()).await;
     let mut config = EngineConfig::new(dir.join("work"));
     config.clock = Arc::new(clock.clone());
     config.time_trigger_catch_up = catch_up;
-    Engine::start(Arc::new(store), config)
-        .await
-        .expect("engine")
+    Engine::start(store, config).await.expect("engine")
 }
 
 async fn push(engine: &Engine, json: &str) -> String {

@@ -22,10 +22,13 @@ use super::util::{current_user, percentile, rss_kb};
 pub struct Args {
     #[command(subcommand)]
     pub scenario: Scenario,
-    /// The SQLite file to use (default: a temporary one).
+    /// The database to use: a SQLite file, `sqlite://PATH`, or a PostgreSQL URL
+    /// (`postgres://user@host:5432/db?schema=NAME`; use a fresh schema per run). Default: a
+    /// temporary SQLite file.
     #[arg(long, global = true)]
-    pub db: Option<PathBuf>,
-    /// SQLite durability: `full` (every commit on disk, the default) or `normal`.
+    pub db: Option<String>,
+    /// SQLite durability: `full` (every commit on disk, the default) or `normal`. PostgreSQL
+    /// commits as the server's `synchronous_commit` says.
     #[arg(long, global = true, default_value = "full")]
     pub sync: String,
 }
@@ -108,21 +111,26 @@ async fn open(args: &Args) -> anyhow::Result<Bench> {
         other => bail!("--sync {other}: expected full or normal"),
     };
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let db = args
-        .db
-        .clone()
-        .unwrap_or_else(|| temp.path().join("bench.db"));
-    let store = SqliteStore::open(
-        &db,
-        SqliteOptions {
-            durability,
-            ..SqliteOptions::default()
-        },
-    )?;
+    let store: Arc<dyn baton_store::Store> = match &args.db {
+        Some(db) if super::server::is_postgres_url(db) => super::server::open_store(db).await?.0,
+        db => {
+            let path = match db {
+                Some(db) => PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db)),
+                None => temp.path().join("bench.db"),
+            };
+            Arc::new(SqliteStore::open(
+                &path,
+                SqliteOptions {
+                    durability,
+                    ..SqliteOptions::default()
+                },
+            )?)
+        }
+    };
     let mut config = EngineConfig::new(temp.path().join("work"));
     config.max_steps = 1_000_000;
     config.max_request_bytes = 1 << 30;
-    let engine = Engine::start(Arc::new(store), config).await?;
+    let engine = Engine::start(store, config).await?;
     println!("store: {}", engine.store().describe());
     println!(
         "machine: {} cpus, {}",

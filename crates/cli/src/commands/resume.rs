@@ -1,22 +1,20 @@
-//! `baton resume --db FILE`: finishes what an interrupted `baton run` (or a crashed process)
+//! `baton resume --db FILE|URL`: finishes what an interrupted `baton run` (or a crashed process)
 //! left behind. The engine resumes every unfinished run in the store; this command waits for
 //! them to end and reports how they ended.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use baton_engine::{Engine, EngineConfig};
-use baton_store::Store;
-use baton_store::sqlite::{SqliteOptions, SqliteStore};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SQLite file of the interrupted runs.
+    /// The database of the interrupted runs: a SQLite file, `sqlite://PATH`, or a PostgreSQL
+    /// URL.
     #[arg(long, env = "BATON_DB")]
-    pub db: PathBuf,
+    pub db: String,
     /// Print every resumed run and its step attempts as JSON.
     #[arg(long)]
     pub json: bool,
@@ -31,14 +29,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
-    if !args.db.exists() {
-        anyhow::bail!("{} does not exist", args.db.display());
-    }
-    let store = SqliteStore::open(&args.db, SqliteOptions::default())
-        .with_context(|| format!("cannot open {}", args.db.display()))?;
+    let (store, path) = super::server::open_existing_store(&args.db).await?;
     let pending = store.list_active_runs().await?;
-    let work_dir = PathBuf::from(format!("{}.work", args.db.display()));
-    let engine = Engine::start(Arc::new(store), EngineConfig::new(work_dir)).await?;
+    let work_dir = PathBuf::from(format!("{}.work", path.display()));
+    let engine = Engine::start(store, EngineConfig::new(work_dir)).await?;
     let mut all_succeeded = true;
     let mut report = Vec::new();
     for row in &pending {

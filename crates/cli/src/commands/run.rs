@@ -25,9 +25,11 @@ pub struct Args {
     /// declares for NAME, else as a number, a boolean or a string.
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// The SQLite file to use (default: a temporary one, removed afterwards).
+    /// The database to use: a SQLite file, `sqlite://PATH`, or a PostgreSQL URL
+    /// (`postgres://user@host:5432/db?schema=NAME`). Default: a temporary SQLite file, removed
+    /// afterwards.
     #[arg(long, env = "BATON_DB")]
-    pub db: Option<PathBuf>,
+    pub db: Option<String>,
     /// Print the final instance and every step attempt as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -64,17 +66,22 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     let run_params = parse_params(&args.params, request.workflow.params.as_ref())?;
 
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let db = args
-        .db
-        .clone()
-        .unwrap_or_else(|| temp.path().join("baton.db"));
-    let work_dir = match &args.db {
-        Some(db) => PathBuf::from(format!("{}.work", db.display())),
-        None => temp.path().join("work"),
+    let (store, work_dir) = match &args.db {
+        Some(db) => {
+            let (store, path) = super::server::open_store(db).await?;
+            (store, PathBuf::from(format!("{}.work", path.display())))
+        }
+        None => {
+            let db = temp.path().join("baton.db");
+            let store = SqliteStore::open(&db, SqliteOptions::default())
+                .with_context(|| format!("cannot open {}", db.display()))?;
+            (
+                Arc::new(store) as Arc<dyn baton_store::Store>,
+                temp.path().join("work"),
+            )
+        }
     };
-    let store = SqliteStore::open(&db, SqliteOptions::default())
-        .with_context(|| format!("cannot open {}", db.display()))?;
-    let engine = Engine::start(Arc::new(store), EngineConfig::new(work_dir))
+    let engine = Engine::start(store, EngineConfig::new(work_dir))
         .await
         .context("cannot start the engine")?;
     let workflow_id = request.workflow.id.clone();

@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `postgres://` or `postgresql://` URL. The second value is where the work dir goes by default:
 /// beside a SQLite file, or `baton.work` in the current directory for PostgreSQL.
 pub(crate) async fn open_store(db: &str) -> anyhow::Result<(Arc<dyn Store>, PathBuf)> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+    if is_postgres_url(db) {
         let store = baton_store::open(db)
             .await
             .with_context(|| format!("cannot open the PostgreSQL store {}", redact(db)))?;
@@ -85,6 +85,23 @@ pub(crate) async fn open_store(db: &str) -> anyhow::Result<(Arc<dyn Store>, Path
     .context("opening the store failed")?
     .with_context(|| format!("cannot open {}", path.display()))?;
     Ok((Arc::new(store), path))
+}
+
+/// Like [`open_store`], for commands that act on existing data (`resume`, `signal get`,
+/// `triggers list`): a SQLite file that does not exist is an error rather than created empty.
+pub(crate) async fn open_existing_store(db: &str) -> anyhow::Result<(Arc<dyn Store>, PathBuf)> {
+    if !is_postgres_url(db) {
+        let path = std::path::Path::new(db.strip_prefix("sqlite://").unwrap_or(db));
+        if !path.as_os_str().is_empty() && !path.exists() {
+            bail!("{} does not exist", path.display());
+        }
+    }
+    open_store(db).await
+}
+
+/// Whether a `--db` value names a PostgreSQL database.
+pub(crate) fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
 /// A database URL without its password, for messages.

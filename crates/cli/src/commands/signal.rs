@@ -9,14 +9,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use baton_engine::{Engine, EngineConfig, EngineError};
 use baton_model::api::SignalCreateRequest;
 use baton_model::definition::SignalParamValue;
-use baton_store::sqlite::{SqliteOptions, SqliteStore};
 use indexmap::IndexMap;
 
 /// Signal commands.
@@ -63,18 +61,17 @@ pub struct GetArgs {
 /// Where the command acts: a local store today (a server URL later).
 #[derive(clap::Args)]
 pub struct Target {
-    /// The SQLite file (embedded engine).
+    /// The database (embedded engine): a SQLite file, `sqlite://PATH`, or a PostgreSQL URL.
     #[arg(long, env = "BATON_DB")]
-    pub db: PathBuf,
+    pub db: String,
 }
 
 impl Target {
     /// An embedded engine on the target store.
     pub async fn engine(&self) -> anyhow::Result<Engine> {
-        let store = SqliteStore::open(&self.db, SqliteOptions::default())
-            .with_context(|| format!("cannot open {}", self.db.display()))?;
-        let work_dir = PathBuf::from(format!("{}.work", self.db.display()));
-        Ok(Engine::start(Arc::new(store), EngineConfig::new(work_dir)).await?)
+        let (store, path) = super::server::open_store(&self.db).await?;
+        let work_dir = PathBuf::from(format!("{}.work", path.display()));
+        Ok(Engine::start(store, EngineConfig::new(work_dir)).await?)
     }
 }
 
@@ -155,9 +152,8 @@ async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{n}: expected `latest` or a sequence id"))?,
         ),
     };
-    let store = SqliteStore::open(&args.target.db, SqliteOptions::default())
-        .with_context(|| format!("cannot open {}", args.target.db.display()))?;
-    match baton_engine::read_signal(&store, &args.name, seq).await? {
+    let (store, _) = super::server::open_existing_store(&args.target.db).await?;
+    match baton_engine::read_signal(store.as_ref(), &args.name, seq).await? {
         Some(instance) => {
             println!("{}", serde_json::to_string_pretty(&instance)?);
             Ok(ExitCode::SUCCESS)

@@ -3,11 +3,9 @@
 //! engine is started, so listing never fires a trigger. Like `baton signal`, it takes `--db`
 //! now and is shaped for a `--server URL` variant later.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use baton_store::sqlite::{SqliteOptions, SqliteStore};
 
 /// Trigger commands.
 #[derive(clap::Subcommand)]
@@ -18,9 +16,9 @@ pub enum TriggersCommand {
 
 #[derive(clap::Args)]
 pub struct ListArgs {
-    /// The SQLite file.
+    /// The database: a SQLite file, `sqlite://PATH`, or a PostgreSQL URL.
     #[arg(long, env = "BATON_DB")]
-    pub db: PathBuf,
+    pub db: String,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -42,13 +40,9 @@ fn time_text(ms: Option<i64>) -> String {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    if !args.db.exists() {
-        anyhow::bail!("{} does not exist", args.db.display());
-    }
-    let store = SqliteStore::open(&args.db, SqliteOptions::default())
-        .with_context(|| format!("cannot open {}", args.db.display()))?;
+    let (store, _) = super::server::open_existing_store(&args.db).await?;
     let now = baton_engine::clock::now_millis();
-    let triggers = baton_engine::triggers::list_triggers(&store, now).await?;
+    let triggers = baton_engine::triggers::list_triggers(store.as_ref(), now).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&triggers)?);
         return Ok(ExitCode::SUCCESS);

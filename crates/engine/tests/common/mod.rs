@@ -1,7 +1,13 @@
-//! Shared test harness: an engine on a temporary SQLite file, and helpers to push a definition,
-//! start it and wait for the run to end.
+//! Shared test harness: an engine on a temporary store, and helpers to push a definition, start
+//! it and wait for the run to end.
+//!
+//! The store is SQLite (a file in the test's directory) unless `BATON_TEST_BACKEND=postgres`:
+//! then it is a fresh schema of the PostgreSQL database at `BATON_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`; see [`open_store`]), so any engine test binary
+//! can be run on either backend. `postgres_engine.rs` runs its tests on PostgreSQL always.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +15,117 @@ use baton_engine::{Engine, EngineConfig, EngineEvent};
 use baton_model::api::WorkflowStartRequest;
 use baton_model::definition::{User, WorkflowCreateRequest};
 use baton_model::instance::{Initiator, StepInstance, WorkflowInstance, WorkflowInstanceStatus};
-use baton_store::RunKey;
+use baton_store::postgres::{PgOptions, PgStore};
 use baton_store::sqlite::{SqliteOptions, SqliteStore};
+use baton_store::{RunKey, Store};
+
+/// The store backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `BATON_TEST_BACKEND=postgres` (or `pg`) picks PostgreSQL; anything else SQLite.
+    pub fn from_env() -> Backend {
+        match std::env::var("BATON_TEST_BACKEND").as_deref() {
+            Ok("postgres") | Ok("postgresql") | Ok("pg") => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn postgres_url() -> String {
+    std::env::var("BATON_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// The prefix of the schemas engine tests create.
+const SCHEMA_PREFIX: &str = "baton_eng_";
+
+/// Opens the store of the test directory `dir` on `backend`. Opening the same directory again
+/// (an engine restart) opens the same data: on PostgreSQL the schema's name is kept in a file of
+/// the directory. A new schema is commented with the directory's path; schemas of directories
+/// that no longer exist (their tests have ended) are dropped then, so the database does not
+/// fill up with old test schemas.
+pub async fn open_store(dir: &Path, backend: Backend) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite => Arc::new(
+            SqliteStore::open(dir.join("baton.db"), SqliteOptions::default()).expect("open store"),
+        ),
+        Backend::Postgres => {
+            let marker = dir.join("pg_schema");
+            let schema = match std::fs::read_to_string(&marker) {
+                Ok(schema) => schema.trim().to_string(),
+                Err(_) => {
+                    let schema = format!("{SCHEMA_PREFIX}{:016x}", fastrand::u64(..));
+                    std::fs::write(&marker, &schema).expect("write the schema marker");
+                    sweep_and_reserve(&schema, dir).await;
+                    schema
+                }
+            };
+            let store = PgStore::connect(
+                &postgres_url(),
+                PgOptions {
+                    schema: Some(schema),
+                    readers: 2,
+                    ..PgOptions::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "the engine tests on PostgreSQL need a server at {} ({err}); start it or \
+                     point BATON_TEST_POSTGRES_URL at one",
+                    postgres_url()
+                )
+            });
+            Arc::new(store)
+        }
+    }
+}
+
+/// Creates `schema` with the test directory as its comment, and drops the schemas of earlier
+/// tests whose directories are gone. Best effort: a failed drop is left for a later sweep.
+async fn sweep_and_reserve(schema: &str, dir: &Path) {
+    let Ok((client, connection)) =
+        tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await
+    else {
+        // The store's own connect reports the missing server.
+        return;
+    };
+    tokio::spawn(connection);
+    let path = dir.display().to_string().replace('\'', "''");
+    let _ = client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; COMMENT ON SCHEMA {schema} IS '{path}'"
+        ))
+        .await;
+    let Ok(rows) = client
+        .query(
+            "SELECT nspname::TEXT, obj_description(oid, 'pg_namespace') FROM pg_namespace \
+             WHERE starts_with(nspname, $1)",
+            &[&SCHEMA_PREFIX],
+        )
+        .await
+    else {
+        return;
+    };
+    // A drop waits at most briefly for a still-running engine's transaction.
+    let _ = client.batch_execute("SET lock_timeout = '2s'").await;
+    for row in rows {
+        let name: String = row.get(0);
+        let owner: Option<String> = row.get(1);
+        let gone = owner.is_some_and(|path| !Path::new(&path).exists());
+        if gone && name != schema {
+            let _ = client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await;
+        }
+    }
+}
 
 pub struct Harness {
     pub engine: Engine,
@@ -24,16 +139,25 @@ pub fn compat(path: &str) -> std::path::PathBuf {
 }
 
 impl Harness {
+    /// An engine on a fresh store of the backend `BATON_TEST_BACKEND` names.
     pub async fn new() -> Harness {
+        Self::new_on(Backend::from_env()).await
+    }
+
+    pub async fn new_on(backend: Backend) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = Self::engine_at(dir.path()).await;
+        let engine = Self::engine_on(dir.path(), backend).await;
         Harness { engine, dir }
     }
 
-    pub async fn engine_at(dir: &std::path::Path) -> Engine {
-        let store =
-            SqliteStore::open(dir.join("baton.db"), SqliteOptions::default()).expect("open store");
-        Engine::start(Arc::new(store), EngineConfig::new(dir.join("work")))
+    /// An engine on the store of `dir` (the same store again after a restart).
+    pub async fn engine_at(dir: &Path) -> Engine {
+        Self::engine_on(dir, Backend::from_env()).await
+    }
+
+    pub async fn engine_on(dir: &Path, backend: Backend) -> Engine {
+        let store = open_store(dir, backend).await;
+        Engine::start(store, EngineConfig::new(dir.join("work")))
             .await
             .expect("engine")
     }
@@ -180,17 +304,18 @@ impl baton_engine::runtime::StepRuntime for ScriptedRuntime {
 impl Harness {
     /// A harness whose engine also runs `Titus` steps with [`ScriptedRuntime`].
     pub async fn scripted() -> Harness {
+        Self::scripted_on(Backend::from_env()).await
+    }
+
+    pub async fn scripted_on(backend: Backend) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path().join("baton.db"), SqliteOptions::default())
-            .expect("open store");
+        let store = open_store(dir.path(), backend).await;
         let mut config = EngineConfig::new(dir.path().join("work"));
         config.runtimes.register(
             baton_model::definition::StepType::Titus,
             std::sync::Arc::new(ScriptedRuntime),
         );
-        let engine = Engine::start(Arc::new(store), config)
-            .await
-            .expect("engine");
+        let engine = Engine::start(store, config).await.expect("engine");
         Harness { engine, dir }
     }
 
