@@ -1263,3 +1263,43 @@ async fn a_workflow_is_deleted_while_the_writer_is_busy() {
         })]
     ));
 }
+
+/// Cluster wake-ups: a NOTIFY from one process reaches every listener on the same schema (the
+/// sender's own included), and never a listener on another schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_every_listener_of_the_schema() {
+    let schema = fresh_schema_name();
+    let _guard = schema_guard(schema.clone());
+    let other_schema = fresh_schema_name();
+    let _other_guard = schema_guard(other_schema.clone());
+    let a = connect(&schema).await;
+    let b = connect(&schema).await;
+    let elsewhere = connect(&other_schema).await;
+    let mut heard_a = a.listen().await.unwrap().expect("PostgreSQL listens");
+    let mut heard_b = b.listen().await.unwrap().expect("PostgreSQL listens");
+    let mut heard_elsewhere = elsewhere.listen().await.unwrap().expect("listens");
+    // The listening connections come up in the background: repeat until one message lands.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        a.notify("signal n1 1 ready").await.unwrap();
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), heard_b.recv()).await
+        {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no notification arrived");
+    };
+    assert_eq!(first, "signal n1 1 ready");
+    b.notify("workflow n2 wf-1").await.unwrap();
+    let mut got = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), heard_a.recv()).await
+    {
+        got.push(m);
+    }
+    assert!(got.contains(&"workflow n2 wf-1".to_string()), "{got:?}");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), heard_elsewhere.recv())
+            .await
+            .is_err(),
+        "another schema's listener heard nothing"
+    );
+}
