@@ -187,6 +187,11 @@ impl Engine {
         self.inner.ownership.group_of_workflow(workflow_id)
     }
 
+    /// Whether this engine runs in cluster mode.
+    pub fn is_clustered(&self) -> bool {
+        self.inner.ownership.is_cluster()
+    }
+
     /// What this node holds (every group, outside a cluster).
     pub fn cluster_status(&self) -> ClusterStatus {
         let own = &self.inner.ownership;

@@ -40,7 +40,7 @@ const WAIT_FOR_OWNER: Duration = Duration::from_secs(15);
 
 /// The middleware (see the module docs).
 pub async fn forward(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !state.engine.cluster_status().clustered
+    if !state.engine.is_clustered()
         || matches!(
             *request.method(),
             Method::GET | Method::HEAD | Method::OPTIONS

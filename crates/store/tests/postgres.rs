@@ -1291,8 +1291,7 @@ async fn notifications_reach_every_listener_of_the_schema() {
     assert_eq!(first, "signal n1 1 ready");
     b.notify("workflow n2 wf-1").await.unwrap();
     let mut got = Vec::new();
-    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), heard_a.recv()).await
-    {
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), heard_a.recv()).await {
         got.push(m);
     }
     assert!(got.contains(&"workflow n2 wf-1".to_string()), "{got:?}");

@@ -18,8 +18,16 @@ use crate::engine::Engine;
 use crate::error::Result;
 
 /// How long a parked group's runs get to stop before the group is released anyway (their
-/// late writes are fenced once the next owner claims it).
+/// late writes are fenced once the next owner claims it). Capped at half the lease, so that
+/// parking never makes the node miss its own heartbeat.
 const PARK_GRACE: Duration = Duration::from_secs(5);
+
+fn park_grace(engine: &Engine) -> Duration {
+    match &engine.inner.ownership.cluster {
+        Some(c) => PARK_GRACE.min(c.lease / 2),
+        None => PARK_GRACE,
+    }
+}
 
 fn node_info(engine: &Engine) -> Option<NodeInfo> {
     engine.inner.ownership.cluster.as_ref().map(|c| NodeInfo {
@@ -179,7 +187,7 @@ pub(crate) async fn park(engine: &Engine, groups: HashSet<i64>) {
     for tx in senders {
         let _ = tx.send(crate::run::RunMsg::Shutdown);
     }
-    let deadline = Instant::now() + PARK_GRACE;
+    let deadline = Instant::now() + park_grace(engine);
     while !own.runs_in(&groups).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
