@@ -135,7 +135,7 @@ async fn tick(engine: &Engine, node: &NodeInfo, lease_ms: i64, state: &mut State
     } else if holding > target && gained.is_empty() {
         // Hand the surplus over: the highest group ids, so nodes converge on stable shares.
         let mut held = own.held_groups();
-        held.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        held.sort_unstable_by_key(|g| std::cmp::Reverse(g.0));
         let surplus: Vec<(i64, i64)> = held.into_iter().take((holding - target) as usize).collect();
         let groups: HashSet<i64> = surplus.iter().map(|(g, _)| *g).collect();
         tracing::info!(groups = ?groups, target, live, "handing surplus groups over");
