@@ -12,7 +12,7 @@
 mod server_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -360,5 +360,91 @@ fn a_killed_node_s_runs_are_taken_over_within_the_lease_and_finish_once() {
             assert!(node.terminate(), "node {i} did not stop cleanly");
         }
     }
-    let _ = Command::new("true").status();
+}
+
+/// A signal announced on one node reaches a step waiting for it on another (PostgreSQL
+/// LISTEN/NOTIFY wakes the owner, which reads the signal from the store).
+#[test]
+fn a_signal_announced_on_one_node_wakes_a_step_waiting_on_another() {
+    let schema = Schema(format!(
+        "baton_cluster_sig_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    ));
+    let db = format!("{}?schema={}", url(), schema.0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes: Vec<ServerProcess> = ["s1", "s2"]
+        .iter()
+        .map(|id| start_node(&db, id, dir.path()))
+        .collect();
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let shares = loop {
+        let shares: Vec<(String, BTreeSet<i64>)> = bases.iter().map(|b| held(b)).collect();
+        if shares.iter().all(|(_, g)| g.len() == (GROUPS / 2) as usize) {
+            break shares;
+        }
+        assert!(Instant::now() < deadline, "no even share: {shares:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let id = id_in("waiter", &shares[0].1);
+    let body = json!({
+        "properties": {"owner": "tester"},
+        "workflow": {"id": id, "steps": [
+            {"step": {"id": "wait", "type": "NoOp",
+                "signal_dependencies": [{"name": "cluster/go"}],
+                "transition": {"successors": {"after": "true"}}}},
+            {"step": {"id": "after", "type": "NoOp"}}
+        ]}
+    });
+    let (status, answer) = request(
+        "POST",
+        &format!("{}/api/v3/workflows", bases[0]),
+        Some(body),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = request(
+        "POST",
+        &format!(
+            "{}/api/v3/workflows/{id}/versions/latest/actions/start",
+            bases[0]
+        ),
+        Some(json!({"initiator": {"type": "manual"}})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let instance = answer["workflow_instance_id"].as_i64().unwrap();
+    let status_of = |base: &str| {
+        request(
+            "GET",
+            &format!("{base}/api/v3/workflows/{id}/instances/{instance}"),
+            None,
+        )
+        .1["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(status_of(&bases[1]), "IN_PROGRESS", "waits for the signal");
+    // Announced on the node that does not run the instance.
+    let (status, answer) = request(
+        "POST",
+        &format!("{}/api/v3/signals", bases[1]),
+        Some(json!({"name": "cluster/go"})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status_of(&bases[1]) != "SUCCEEDED" {
+        assert!(
+            Instant::now() < deadline,
+            "the waiting step never heard the signal"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for node in nodes.iter_mut() {
+        assert!(node.terminate(), "a node did not stop cleanly");
+    }
 }
