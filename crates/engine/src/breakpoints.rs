@@ -197,6 +197,9 @@ impl Engine {
             )));
         }
         let wf = self.workflow_row(workflow_id).await?;
+        // Cluster mode: the owner of the workflow's group runs its steps and keeps the cache.
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let version = self.version_row(workflow_id, wf.latest_version_id).await?;
         let definition: baton_model::definition::Workflow =
             serde_json::from_str(&version.definition)
@@ -266,6 +269,8 @@ impl Engine {
         resume: bool,
         user: User,
     ) -> Result<(u64, usize)> {
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let paused = if resume {
             self.inner
                 .store
@@ -323,6 +328,7 @@ impl Engine {
             step_id: step_id.to_string(),
             attempt_id,
         };
+        self.require_run_owner(&key.run).await?;
         let outcome = self
             .inner
             .store

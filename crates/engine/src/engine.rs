@@ -10,7 +10,8 @@ use baton_model::instance::{StepInstanceStatus, WorkflowInstanceStatus};
 use baton_store::{RunKey, Store};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::error::Result;
+use crate::cluster::{ClusterStatus, GroupOwner};
+use crate::error::{EngineError, Result};
 use crate::params::EvalServices;
 use crate::queue::Queues;
 use crate::run::RunMsg;
@@ -36,6 +37,11 @@ pub struct EngineConfig {
     /// Most missed fire times per time trigger that are back-filled after the engine was down
     /// (the most recent ones; see `triggers::time`).
     pub time_trigger_catch_up: usize,
+    /// Ownership groups runs hash into (see `cluster`). Fixed for the life of a database: it
+    /// decides which group every stored run belongs to.
+    pub groups: i64,
+    /// Cluster mode (`None`: this engine owns every group and runs everything in its store).
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl EngineConfig {
@@ -49,6 +55,8 @@ impl EngineConfig {
             max_request_bytes: baton_model::validate::WORKFLOW_CREATE_REQUEST_SIZE_LIMIT,
             clock: Arc::new(crate::clock::SystemClock),
             time_trigger_catch_up: 100,
+            groups: crate::cluster::DEFAULT_GROUPS,
+            cluster: None,
         }
     }
 }
@@ -93,6 +101,8 @@ pub(crate) struct EngineInner {
     pub permits: crate::permits::Permits,
     /// Step breakpoints, mirrored from the store.
     pub breakpoints: crate::breakpoints::BreakpointCache,
+    /// Which ownership groups this engine acts for.
+    pub ownership: crate::cluster::Ownership,
 }
 
 impl Engine {
@@ -100,6 +110,7 @@ impl Engine {
     /// engine on this store stopped.
     pub async fn start(store: Arc<dyn Store>, config: EngineConfig) -> Result<Engine> {
         let (events, _) = broadcast::channel(4096);
+        let ownership = crate::cluster::Ownership::new(config.groups, config.cluster.clone());
         let services: Arc<dyn EvalServices> = Arc::new(crate::services::StoreServices::new(
             store.clone(),
             tokio::runtime::Handle::current(),
@@ -117,11 +128,20 @@ impl Engine {
                 triggers: crate::triggers::Triggers::default(),
                 permits: crate::permits::Permits::default(),
                 breakpoints: crate::breakpoints::BreakpointCache::default(),
+                ownership,
             }),
         };
         engine.load_breakpoints().await?;
-        crate::recovery::resume_all(&engine).await?;
-        crate::triggers::start(&engine).await?;
+        if engine.inner.ownership.is_cluster() {
+            // Runs, queues and triggers start per group, as groups are claimed.
+            crate::recovery::load_permit_limits(&engine).await?;
+            crate::triggers::start_scheduler(&engine);
+            crate::cluster::notice::start(&engine).await?;
+            crate::cluster::membership::start(&engine).await?;
+        } else {
+            crate::recovery::resume_all(&engine).await?;
+            crate::triggers::start(&engine).await?;
+        }
         Ok(engine)
     }
 
@@ -144,6 +164,10 @@ impl Engine {
     /// waits (up to `grace`) for them to go. Their runs resume when an engine starts again on the
     /// same store.
     pub async fn shutdown(&self, grace: std::time::Duration) {
+        if self.inner.ownership.is_cluster() {
+            // Park every group and release them, so other nodes take over at once.
+            crate::cluster::membership::leave(self).await;
+        }
         self.inner.triggers.stop();
         let senders: Vec<_> = match self.inner.runs.lock() {
             Ok(runs) => runs.values().cloned().collect(),
@@ -160,5 +184,78 @@ impl Engine {
 
     pub(crate) fn publish(&self, event: EngineEvent) {
         let _ = self.inner.events.send(event);
+    }
+
+    /// The ownership group of a workflow's root runs.
+    pub fn group_of_workflow(&self, workflow_id: &str) -> i64 {
+        self.inner.ownership.group_of_workflow(workflow_id)
+    }
+
+    /// Whether this engine runs in cluster mode.
+    pub fn is_clustered(&self) -> bool {
+        self.inner.ownership.is_cluster()
+    }
+
+    /// What this node holds (every group, outside a cluster).
+    pub fn cluster_status(&self) -> ClusterStatus {
+        let own = &self.inner.ownership;
+        ClusterStatus {
+            clustered: own.is_cluster(),
+            node_id: own.cluster.as_ref().map(|c| c.node_id.clone()),
+            groups: own.groups,
+            held: own.held_groups(),
+            live_runs: self.live_runs(),
+        }
+    }
+
+    /// Every group with its owner, from the store (cluster mode).
+    pub async fn cluster_groups(&self) -> Result<Vec<GroupOwner>> {
+        Ok(self
+            .inner
+            .store
+            .list_groups()
+            .await?
+            .into_iter()
+            .map(|g| GroupOwner {
+                group_id: g.group_id,
+                generation: g.generation,
+                owner_node: g.owner_node,
+                owner_address: g.owner_address,
+                owner_live: g.owner_live,
+            })
+            .collect())
+    }
+
+    /// `Ok` when this engine may serve a request for `group`; otherwise
+    /// [`EngineError::NotOwner`] with the live owner's address, if any.
+    pub async fn require_owner(&self, group: i64) -> Result<()> {
+        if self.inner.ownership.owns(group) {
+            return Ok(());
+        }
+        let owner = self
+            .inner
+            .store
+            .list_groups()
+            .await?
+            .into_iter()
+            .find(|g| g.group_id == group && g.owner_live)
+            .and_then(|g| g.owner_address);
+        Err(EngineError::NotOwner { group, owner })
+    }
+
+    /// [`Engine::require_owner`] for a stored run (its row names its group).
+    pub(crate) async fn require_run_owner(&self, run: &RunKey) -> Result<()> {
+        if !self.inner.ownership.is_cluster() {
+            return Ok(());
+        }
+        let row = self
+            .inner
+            .store
+            .get_instance_run(&run.workflow_id, run.instance_id, Some(run.run_id))
+            .await?;
+        match row {
+            Some(row) => self.require_owner(row.group_id).await,
+            None => Ok(()),
+        }
     }
 }

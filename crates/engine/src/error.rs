@@ -34,6 +34,12 @@ pub enum EngineError {
     /// A capability this build does not have yet (answered 501).
     #[error("{0}")]
     NotImplemented(String),
+    /// Cluster mode: the request must be served by the node that owns the run's group, and this
+    /// node does not. `owner` is the owner's advertised address when a live node holds the
+    /// group (the server forwards the request there), `None` while the group has no live owner
+    /// (a takeover is under way: retry shortly).
+    #[error("ownership group [{group}] is owned by {}", owner.as_deref().unwrap_or("no live node right now"))]
+    NotOwner { group: i64, owner: Option<String> },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -59,6 +59,8 @@ impl Engine {
             .get_instance_run(workflow_id, instance_id, None)
             .await?
             .ok_or_else(|| instance_not_found(workflow_id, instance_id, run_id.unwrap_or(0)))?;
+        // Cluster mode: the group's owner runs (or queues) the run.
+        self.require_owner(row.group_id).await?;
         if let Some(r) = run_id
             && r != row.key.run_id
         {
@@ -156,6 +158,8 @@ impl Engine {
         caller: User,
     ) -> Result<TimelineEvent> {
         self.workflow_row(workflow_id).await?;
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let name = action_name(action);
         let target = action_status(action);
         let reason = format!(
@@ -217,7 +221,7 @@ impl Engine {
         }))
     }
 
-    fn is_live(&self, key: &RunKey) -> bool {
+    pub(crate) fn is_live(&self, key: &RunKey) -> bool {
         self.inner
             .runs
             .lock()

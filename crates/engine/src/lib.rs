@@ -9,6 +9,7 @@ mod blocking;
 pub mod breakpoints;
 pub mod catalog;
 pub mod clock;
+pub mod cluster;
 mod compiled;
 mod deletion;
 mod dryrun;
@@ -37,6 +38,7 @@ mod workflows;
 
 pub use activation::ActivationOutcome;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cluster::{ClusterConfig, ClusterStatus, GroupOwner};
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::{EngineError, Result};
 pub use permits::TagPermit;

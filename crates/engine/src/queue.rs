@@ -69,6 +69,18 @@ impl Queues {
         map.entry(workflow_id.to_string()).or_default().clone()
     }
 
+    /// Forgets every workflow's counts (cluster mode: groups moved, so other nodes may have
+    /// changed them); each is loaded from the store again at its next use.
+    pub async fn forget_all(&self) {
+        let slots: Vec<_> = match self.by_workflow.lock() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(p) => p.into_inner().values().cloned().collect(),
+        };
+        for slot in slots {
+            slot.lock().await.loaded = false;
+        }
+    }
+
     async fn load(engine: &Engine, workflow_id: &str, st: &mut QueueState) -> Result<()> {
         if !st.loaded {
             let store = &engine.inner.store;
@@ -106,6 +118,9 @@ impl Queues {
     ) -> Result<WorkflowStartResponse> {
         let restarting =
             (instance.workflow_instance_id > 0).then_some(instance.workflow_instance_id);
+        // Cluster mode: the queue of a workflow lives with its group's owner.
+        let group = engine.inner.ownership.group_of(&instance);
+        engine.require_owner(group).await?;
         let slot = self.slot(&instance.workflow_id);
         let mut st = slot.lock().await;
         Self::load(engine, &instance.workflow_id, &mut st).await?;
@@ -176,7 +191,7 @@ impl Queues {
                 step_id: p.step_id.clone(),
                 attempt_id: p.step_attempt_id,
             }),
-            group_id: 0,
+            group_id: group,
             status: instance.status.as_str().to_string(),
             queued: !stored_terminal && !run_now,
             create_ts: instance.create_time.unwrap_or(0),
@@ -189,16 +204,18 @@ impl Queues {
                 .map(persist::timeline_json)
                 .transpose()?,
         };
-        let outcome = engine
-            .inner
-            .store
-            .write(
-                std::iter::once(WriteOp::CreateInstance(new))
-                    .chain(extra_ops)
-                    .collect(),
-            )
-            .await?;
-        match outcome.first() {
+        let ops = engine.inner.ownership.fenced(
+            group,
+            std::iter::once(WriteOp::CreateInstance(new))
+                .chain(extra_ops)
+                .collect(),
+        )?;
+        let outcome = engine.inner.store.write(ops).await?;
+        // A fence may come first, the extra ops after.
+        match outcome
+            .iter()
+            .find(|o| matches!(o, WriteOutcome::Instance(_)))
+        {
             Some(WriteOutcome::Instance(CreateInstanceOutcome::Created {
                 instance_id,
                 run_id,
@@ -429,12 +446,11 @@ impl Queues {
                 modify_ts: now_millis(),
                 ..InstanceUpdate::default()
             };
-            match engine
+            let ops = engine
                 .inner
-                .store
-                .write(vec![WriteOp::UpdateInstance(update)])
-                .await
-            {
+                .ownership
+                .fenced(row.group_id, vec![WriteOp::UpdateInstance(update)])?;
+            match engine.inner.store.write(ops).await {
                 Ok(_) => {
                     st.queued -= 1;
                     st.running += 1;
@@ -605,6 +621,8 @@ impl Engine {
         instance_id: i64,
         user: Option<&baton_model::definition::User>,
     ) -> Result<()> {
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let row = self
             .inner
             .store
@@ -640,6 +658,8 @@ impl Engine {
         user: Option<&baton_model::definition::User>,
     ) -> Result<usize> {
         self.workflow_row(workflow_id).await?;
+        self.require_owner(self.group_of_workflow(workflow_id))
+            .await?;
         let mut total = 0;
         loop {
             let rows = self

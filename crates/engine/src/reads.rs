@@ -85,6 +85,8 @@ impl Engine {
             .get(run)
             .cloned();
         let Some(tx) = tx else {
+            // Cluster mode: the run may live on the owner of its group.
+            self.require_run_owner(run).await?;
             return Err(EngineError::Conflict(format!(
                 "workflow instance run [{}][{}][{}] is not running on this engine",
                 run.workflow_id, run.instance_id, run.run_id

@@ -30,19 +30,56 @@ pub(crate) async fn resume_all(engine: &Engine) -> Result<()> {
 }
 
 async fn resume_runs(engine: &Engine) -> Result<BTreeSet<String>> {
-    let store = engine.inner.store.clone();
-    for permit in store.list_tag_permits().await? {
+    load_limits(engine).await?;
+    let runs = engine.inner.store.list_active_runs().await?;
+    resume_rows(engine, runs).await
+}
+
+/// The user-set tag-permit limits (cluster mode: once at start; runs come per group).
+async fn load_limits(engine: &Engine) -> Result<()> {
+    for permit in engine.inner.store.list_tag_permits().await? {
         engine
             .inner
             .permits
             .set_limit(&permit.tag, Some(permit.max_allowed));
     }
-    let runs = store.list_active_runs().await?;
+    Ok(())
+}
+
+/// Cluster mode, at start: permit limits are loaded and permits are granted from now on; the
+/// runs themselves are resumed group by group as the node claims groups.
+pub(crate) async fn load_permit_limits(engine: &Engine) -> Result<()> {
+    let result = load_limits(engine).await;
+    engine.inner.permits.open();
+    result
+}
+
+/// Cluster mode: a group was just claimed — its unfinished runs get actors (unless one is
+/// already live here), parents before children, and its workflows' queues are drained.
+pub(crate) async fn resume_group(engine: &Engine, group: i64) -> Result<()> {
+    // Breakpoints are set through the owner of their workflow's group, so the cache this node
+    // loaded at start may miss some set since: read them again before the runs resume.
+    engine.load_breakpoints().await?;
+    let runs = engine.inner.store.list_active_runs_in_group(group).await?;
+    let workflows = resume_rows(engine, runs).await?;
+    for workflow_id in workflows {
+        if engine.inner.ownership.owns(group) {
+            engine.inner.queues.drain(engine, &workflow_id).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn resume_rows(
+    engine: &Engine,
+    runs: Vec<baton_store::InstanceRow>,
+) -> Result<BTreeSet<String>> {
+    let store = engine.inner.store.clone();
     let mut workflows = BTreeSet::new();
     let mut resumed = 0usize;
     for row in runs {
         workflows.insert(row.key.workflow_id.clone());
-        if row.queued {
+        if row.queued || engine.is_live(&row.key) {
             continue;
         }
         let instance = match persist::instance_from_row(&row) {

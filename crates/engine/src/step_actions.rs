@@ -75,6 +75,8 @@ impl Engine {
             instance_id,
             run_id: run.workflow_run_id,
         };
+        // Cluster mode: the run's actor lives on the owner of its group.
+        self.require_run_owner(&key).await?;
         if !run.runtime_dag.contains_key(step_id) && !run.runtime_dag.is_empty() {
             return Err(EngineError::NotFound(format!(
                 "Cannot find step [{step_id}] in workflow instance {}",

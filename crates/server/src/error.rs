@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// One line per problem, `path: message` for field errors (omitted when empty).
     pub errors: Vec<String>,
+    /// Cluster mode: the request belongs to another node (see `forward`).
+    pub not_owner: Option<crate::forward::NotOwner>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +35,7 @@ impl ApiError {
             status,
             message: message.into(),
             errors: Vec::new(),
+            not_owner: None,
         }
     }
 
@@ -47,6 +50,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
             errors: errors.iter().map(field_line).collect(),
+            not_owner: None,
         }
     }
 
@@ -102,7 +106,11 @@ impl IntoResponse for ApiError {
             message: &self.message,
             errors: &self.errors,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(not_owner) = self.not_owner {
+            response.extensions_mut().insert(not_owner);
+        }
+        response
     }
 }
 
@@ -121,6 +129,12 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Store(StoreError::Conflict(m)) => {
                 ApiError::new(StatusCode::CONFLICT, format!("conflict: {m}"))
+            }
+            EngineError::NotOwner { group, ref owner } => {
+                let owner = owner.clone();
+                let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+                error.not_owner = Some(crate::forward::NotOwner { group, owner });
+                error
             }
             EngineError::Store(e) => {
                 tracing::error!(error = %e, "store failure");

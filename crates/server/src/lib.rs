@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod forward;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The OpenAPI document, written once from the route table.
     pub openapi: Arc<serde_json::Value>,
+    /// Cluster mode: the client that forwards requests to other nodes (see [`forward`]).
+    pub http: reqwest::Client,
 }
 
 /// The whole API as a router.
@@ -59,10 +62,18 @@ pub fn app(engine: Engine, options: ServerOptions) -> Router {
         engine,
         max_body_bytes: options.max_body_bytes,
         openapi,
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap_or_default(),
     };
     routes::router(table)
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::forward,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(state)
 }

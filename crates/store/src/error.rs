@@ -14,6 +14,11 @@ pub enum StoreError {
     /// The database failed (I/O, corruption, lost connection, bad SQL).
     #[error("database error: {0}")]
     Database(String),
+    /// A fenced write batch ([`crate::WriteOp::Fence`]) found its ownership group claimed by
+    /// another node (or released): nothing of the batch was written, and the writer must stop
+    /// acting for that group.
+    #[error("fenced: {0}")]
+    Fenced(String),
     /// The store was closed or its writer is gone.
     #[error("store is closed")]
     Closed,

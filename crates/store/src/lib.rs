@@ -12,6 +12,7 @@
 //! in one transaction, each isolated by a savepoint so that one failing batch does not fail the
 //! others.
 
+pub mod cluster;
 mod error;
 mod ops;
 pub mod postgres;
@@ -19,6 +20,7 @@ mod rows;
 pub mod signal_codec;
 pub mod sqlite;
 
+pub use cluster::{GroupLease, NodeHeartbeat, NodeInfo};
 pub use error::StoreError;
 pub use ops::{
     AddSignalOutcome, CreateInstanceOutcome, InstanceUpdate, NewInstance, NewSignal, NewVersion,
@@ -199,6 +201,83 @@ pub trait Store: Send + Sync + 'static {
             "this store backend ({}) cannot delete workflow [{workflow_id}] yet",
             self.describe()
         )))
+    }
+
+    /// Every run of one ownership group that is not terminal, parents before children (by
+    /// depth, then creation): what a node resumes when it takes the group over. The default
+    /// filters [`Store::list_active_runs`].
+    async fn list_active_runs_in_group(&self, group_id: i64) -> Result<Vec<InstanceRow>> {
+        let mut runs = self.list_active_runs().await?;
+        runs.retain(|r| r.group_id == group_id);
+        Ok(runs)
+    }
+
+    /// Enters the cluster: makes sure groups `0..groups` exist, gives up every group a previous
+    /// incarnation of `node` still owns (its actors are gone, so the next claim must bump the
+    /// generation), and records the node's lease.
+    ///
+    /// The cluster calls default to an error: a backend must implement them to run in a
+    /// cluster (both built-in backends do).
+    async fn join_cluster(&self, node: &NodeInfo, groups: i64, lease_ms: i64) -> Result<()> {
+        let _ = (node, groups, lease_ms);
+        Err(self.no_cluster())
+    }
+
+    /// Renews the node's lease to the database's now + `lease_ms`, and reports how many nodes
+    /// are alive and which groups this node still owns (a group claimed by another node is
+    /// missing from the list: its actors here must stop).
+    async fn heartbeat_node(&self, node: &NodeInfo, lease_ms: i64) -> Result<NodeHeartbeat> {
+        let _ = (node, lease_ms);
+        Err(self.no_cluster())
+    }
+
+    /// Claims up to `max` groups that have no owner or whose owner's lease expired, each with
+    /// its generation + 1, lowest group ids first. Concurrent claimers never get the same group
+    /// (row locks, skipped when taken).
+    async fn claim_groups(&self, node: &NodeInfo, max: usize) -> Result<Vec<GroupLease>> {
+        let _ = (node, max);
+        Err(self.no_cluster())
+    }
+
+    /// Gives a group up (graceful hand-off): false when the node no longer held it with that
+    /// generation.
+    async fn release_group(&self, node_id: &str, group_id: i64, generation: i64) -> Result<bool> {
+        let _ = (node_id, group_id, generation);
+        Err(self.no_cluster())
+    }
+
+    /// Leaves the cluster: releases every group of the node and drops its lease.
+    async fn leave_cluster(&self, node_id: &str) -> Result<()> {
+        let _ = node_id;
+        Err(self.no_cluster())
+    }
+
+    /// Every group with its owner, by group id.
+    async fn list_groups(&self) -> Result<Vec<GroupLease>> {
+        Err(self.no_cluster())
+    }
+
+    /// Tells every process listening on this store ([`Store::listen`]) about `message` (at
+    /// most a few kilobytes; PostgreSQL delivers it with NOTIFY). A wake-up, not data: the
+    /// receivers re-read the store. The default tells nobody (a single-process store).
+    async fn notify(&self, message: &str) -> Result<()> {
+        let _ = message;
+        Ok(())
+    }
+
+    /// The messages [`Store::notify`] sends from any process, as they arrive, or `None` when
+    /// the backend has no cross-process notifications. An empty message means some may have
+    /// been lost (the listener reconnected): re-check everything.
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        Ok(None)
+    }
+
+    /// The error of a cluster call on a backend without cluster support.
+    fn no_cluster(&self) -> StoreError {
+        StoreError::Database(format!(
+            "this store backend ({}) cannot run in a cluster",
+            self.describe()
+        ))
     }
 
     /// One signal of a name by sequence id, or the latest one when `seq_id` is `None`.

@@ -65,6 +65,12 @@ pub enum WriteOp {
     AddPausedAttempt(PausedAttemptRow),
     /// Removes the record of a paused attempt (`Count` 0 when there was none).
     DeletePausedAttempt(StepAttemptKey),
+    /// Cluster mode: the batch applies only while ownership group `group_id` still has
+    /// `generation` (its owner has not changed since the writer was given the group); otherwise
+    /// the whole batch fails with [`crate::StoreError::Fenced`]. Put it first in the batch. The
+    /// check holds the group row (a share lock in PostgreSQL) until the batch commits, so a
+    /// claim cannot slip in between the check and the commit.
+    Fence { group_id: i64, generation: i64 },
 }
 
 /// What one [`WriteOp`] produced, in the same position as the op.

@@ -21,6 +21,7 @@ use baton_store::{
     CreateInstanceOutcome, InstanceRow, InstanceUpdate, Result, RunKey, StepAttemptRow, Store,
     StoreError, VersionRow, WorkflowRow, WriteOp, WriteOutcome,
 };
+use baton_store::{GroupLease, NodeHeartbeat, NodeInfo};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -237,6 +238,29 @@ impl Store for TestStore {
         workflow_id: Option<&str>,
     ) -> Result<Vec<baton_store::TriggerRow>> {
         self.store.list_triggers(workflow_id).await
+    }
+    async fn list_active_runs_in_group(&self, group_id: i64) -> Result<Vec<InstanceRow>> {
+        self.store.list_active_runs_in_group(group_id).await
+    }
+    async fn join_cluster(&self, node: &NodeInfo, groups: i64, lease_ms: i64) -> Result<()> {
+        self.store.join_cluster(node, groups, lease_ms).await
+    }
+    async fn heartbeat_node(&self, node: &NodeInfo, lease_ms: i64) -> Result<NodeHeartbeat> {
+        self.store.heartbeat_node(node, lease_ms).await
+    }
+    async fn claim_groups(&self, node: &NodeInfo, max: usize) -> Result<Vec<GroupLease>> {
+        self.store.claim_groups(node, max).await
+    }
+    async fn release_group(&self, node_id: &str, group_id: i64, generation: i64) -> Result<bool> {
+        self.store
+            .release_group(node_id, group_id, generation)
+            .await
+    }
+    async fn leave_cluster(&self, node_id: &str) -> Result<()> {
+        self.store.leave_cluster(node_id).await
+    }
+    async fn list_groups(&self) -> Result<Vec<GroupLease>> {
+        self.store.list_groups().await
     }
     async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {
         self.store.count_runs_by_status(workflow_id).await
@@ -1258,4 +1282,43 @@ async fn a_workflow_is_deleted_while_the_writer_is_busy() {
             ..
         })]
     ));
+}
+
+/// Cluster wake-ups: a NOTIFY from one process reaches every listener on the same schema (the
+/// sender's own included), and never a listener on another schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_every_listener_of_the_schema() {
+    let schema = fresh_schema_name();
+    let _guard = schema_guard(schema.clone());
+    let other_schema = fresh_schema_name();
+    let _other_guard = schema_guard(other_schema.clone());
+    let a = connect(&schema).await;
+    let b = connect(&schema).await;
+    let elsewhere = connect(&other_schema).await;
+    let mut heard_a = a.listen().await.unwrap().expect("PostgreSQL listens");
+    let mut heard_b = b.listen().await.unwrap().expect("PostgreSQL listens");
+    let mut heard_elsewhere = elsewhere.listen().await.unwrap().expect("listens");
+    // The listening connections come up in the background: repeat until one message lands.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        a.notify("signal n1 1 ready").await.unwrap();
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), heard_b.recv()).await
+        {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no notification arrived");
+    };
+    assert_eq!(first, "signal n1 1 ready");
+    b.notify("workflow n2 wf-1").await.unwrap();
+    let mut got = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), heard_a.recv()).await {
+        got.push(m);
+    }
+    assert!(got.contains(&"workflow n2 wf-1".to_string()), "{got:?}");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), heard_elsewhere.recv())
+            .await
+            .is_err(),
+        "another schema's listener heard nothing"
+    );
 }

@@ -70,6 +70,14 @@ pub enum Scenario {
         /// Workflows the starts are spread over.
         #[arg(long, default_value_t = 1)]
         workflows: usize,
+        /// Drive running `baton server` processes (comma-separated base URLs, e.g. the nodes
+        /// of a cluster) instead of an in-process server.
+        #[arg(long, value_delimiter = ',')]
+        servers: Vec<String>,
+        /// With --servers: spread each workflow's starts over the servers (`spread`, as a load
+        /// balancer) or send them to the node owning the workflow's group (`owner`).
+        #[arg(long, value_enum, default_value = "spread")]
+        route: super::bench_api::Route,
     },
     /// Signals accepted per second (announced and stored), and matched per second (each signal
     /// completes a signal-trigger match that creates a run; each wakes a waiting step).
@@ -200,6 +208,8 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
             concurrency,
             seconds,
             workflows,
+            servers,
+            route,
         } => {
             let load = super::bench_api::ApiLoad {
                 requests,
@@ -207,7 +217,11 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
                 seconds,
                 workflows,
             };
-            super::bench_api::run(&bench.engine, load).await?
+            if servers.is_empty() {
+                super::bench_api::run(&bench.engine, load).await?
+            } else {
+                super::bench_api::run_remote(&servers, load, route).await?
+            }
         }
         Scenario::Signals { count, concurrency } => {
             super::bench_signals::signals(&bench.engine, count, concurrency).await?

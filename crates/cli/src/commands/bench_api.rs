@@ -51,7 +51,17 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// Runs the scenario on `engine` and returns its figures.
+/// Where the starts of a workflow go when several servers are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Route {
+    /// Round-robin over the servers, as a load balancer would: in a cluster, the requests
+    /// that reach a node not owning the workflow are forwarded by it.
+    Spread,
+    /// Each workflow's starts go to the node owning its group (read from `/api/v3/cluster`).
+    Owner,
+}
+
+/// Runs the scenario on `engine` (an in-process server) and returns its figures.
 pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
     if load.concurrency == 0 || load.requests == 0 {
         bail!("--concurrency and --requests must be at least 1");
@@ -63,6 +73,74 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
     let server = tokio::spawn(baton_server::serve(listener, app, async {
         let _ = stopped.await;
     }));
+    let figures = drive(&[base], load, Route::Spread, Some(engine)).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    figures
+}
+
+/// Runs the scenario against running `baton server` processes (e.g. the nodes of a cluster).
+pub async fn run_remote(servers: &[String], load: ApiLoad, route: Route) -> anyhow::Result<Value> {
+    if load.concurrency == 0 || load.requests == 0 {
+        bail!("--concurrency and --requests must be at least 1");
+    }
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|s| s.trim_end_matches('/').to_string())
+        .collect();
+    drive(&bases, load, route, None).await
+}
+
+/// The server each workflow's starts go to.
+async fn targets(
+    http: &reqwest::Client,
+    bases: &[String],
+    workflows: usize,
+    route: Route,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    if route == Route::Spread {
+        return Ok(vec![bases.to_vec(); workflows]);
+    }
+    let view: Value = serde_json::from_str(
+        &http
+            .get(format!("{}/api/v3/cluster", bases[0]))
+            .send()
+            .await?
+            .text()
+            .await?,
+    )?;
+    let groups = view["node"]["groups"].as_i64().unwrap_or(1);
+    let owners: Vec<(i64, String)> = view["groups"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|g| {
+                    Some((
+                        g["group_id"].as_i64()?,
+                        g["owner_address"].as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((0..workflows)
+        .map(|w| {
+            let group = baton_engine::cluster::group_of_workflow(&format!("api-bench-{w}"), groups);
+            match owners.iter().find(|(g, _)| *g == group) {
+                Some((_, owner)) => vec![owner.clone()],
+                None => bases.to_vec(),
+            }
+        })
+        .collect())
+}
+
+async fn drive(
+    bases: &[String],
+    load: ApiLoad,
+    route: Route,
+    engine: Option<&Engine>,
+) -> anyhow::Result<Value> {
+    let base = bases[0].clone();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(load.concurrency)
         .build()?;
@@ -86,20 +164,34 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
         }
     }
     println!(
-        "api: {} requests or {} s per phase, {} concurrent clients, {workflows} workflow(s), server {base}",
-        load.requests, load.seconds, load.concurrency
+        "api: {} requests or {} s per phase, {} concurrent clients, {workflows} workflow(s), servers {}, route {route:?}",
+        load.requests,
+        load.seconds,
+        load.concurrency,
+        bases.join(" ")
     );
 
-    let start_urls: Arc<Vec<String>> = Arc::new(
-        (0..workflows)
-            .map(|w| format!("{base}/api/v3/workflows/api-bench-{w}/versions/latest/actions/start"))
+    let start_urls: Arc<Vec<Vec<String>>> = Arc::new(
+        targets(&http, bases, workflows, route)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(w, servers)| {
+                servers
+                    .iter()
+                    .map(|s| {
+                        format!("{s}/api/v3/workflows/api-bench-{w}/versions/latest/actions/start")
+                    })
+                    .collect()
+            })
             .collect(),
     );
     let mut starts = phase(load, {
         let http = http.clone();
         move |i| {
             let http = http.clone();
-            let url = start_urls[i % workflows].clone();
+            let urls = &start_urls[i % workflows];
+            let url = urls[(i / workflows) % urls.len()].clone();
             async move {
                 let r = http
                     .post(url)
@@ -123,17 +215,39 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
     );
     // Let the runs finish so the reads see settled instances.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while engine.live_runs() > 0 && Instant::now() < deadline {
+    loop {
+        let live = match engine {
+            Some(engine) => engine.live_runs(),
+            None => {
+                let mut live = 0;
+                for b in bases {
+                    let health: Value = serde_json::from_str(
+                        &http.get(format!("{b}/health")).send().await?.text().await?,
+                    )?;
+                    live += health["live_runs"].as_u64().unwrap_or(0) as usize;
+                }
+                live
+            }
+        };
+        if live == 0 || Instant::now() >= deadline {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     // Instance ids of each workflow run 1..=started/workflows.
     let per_workflow = (started / workflows).max(1);
-    let get_base = Arc::new(format!("{base}/api/v3/workflows/api-bench-"));
+    let get_bases: Arc<Vec<String>> = Arc::new(
+        bases
+            .iter()
+            .map(|b| format!("{b}/api/v3/workflows/api-bench-"))
+            .collect(),
+    );
     let mut gets = phase(load, {
         let http = http.clone();
         move |i| {
             let http = http.clone();
+            let get_base = &get_bases[i % get_bases.len()];
             let url = format!(
                 "{get_base}{}/instances/{}",
                 i % workflows,
@@ -153,8 +267,6 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
         gets.latencies_ms.len(),
         gets.elapsed.as_secs_f64()
     );
-    let _ = stop.send(());
-    let _ = server.await;
     let start_figures = starts.figures();
     let get_figures = gets.figures();
     for (name, f) in [("start", &start_figures), ("get-instance", &get_figures)] {
@@ -165,6 +277,8 @@ pub async fn run(engine: &Engine, load: ApiLoad) -> anyhow::Result<Value> {
     }
     Ok(json!({
         "scenario": "api",
+        "servers": bases.len(),
+        "route": format!("{route:?}"),
         "concurrency": load.concurrency,
         "workflows": workflows,
         "start": start_figures,

@@ -31,6 +31,28 @@ pub struct Args {
     /// Seconds to wait on shutdown for runs to reach a turn boundary.
     #[arg(long, default_value_t = 10)]
     pub shutdown_grace: u64,
+    /// Cluster mode: share the PostgreSQL database with other `baton server --cluster`
+    /// processes, each running the runs of the ownership groups it leases.
+    #[arg(long, env = "BATON_CLUSTER")]
+    pub cluster: bool,
+    /// Cluster mode: this node's id, unique in the cluster (default: host name and port).
+    #[arg(long, env = "BATON_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Cluster mode: the URL other nodes reach this one at (default: http:// + the bound
+    /// address, right only when the others run on the same machine).
+    #[arg(long, env = "BATON_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// Ownership groups runs hash into. Fixed for the life of a database: every node of a
+    /// cluster must use the same value.
+    #[arg(long, env = "BATON_GROUPS", default_value_t = baton_engine::cluster::DEFAULT_GROUPS)]
+    pub groups: i64,
+    /// Cluster mode: milliseconds a node's lease lasts without a heartbeat — how long a dead
+    /// node's runs wait before another node takes them over.
+    #[arg(long, env = "BATON_LEASE_MS", default_value_t = 10_000)]
+    pub lease_ms: u64,
+    /// Cluster mode: milliseconds between heartbeats (default: a fifth of the lease).
+    #[arg(long, env = "BATON_HEARTBEAT_MS")]
+    pub heartbeat_ms: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -103,13 +125,54 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.work", db_path.display())));
     let description = store.describe();
-    let engine = Engine::start(store, EngineConfig::new(&work_dir))
-        .await
-        .context("cannot start the engine")?;
+    // Bound first: the advertised address defaults to the bound one.
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
+    let mut config = EngineConfig::new(&work_dir);
+    if args.groups < 1 {
+        bail!("--groups must be at least 1");
+    }
+    config.groups = args.groups;
+    if args.cluster {
+        if !args.db.starts_with("postgres://") && !args.db.starts_with("postgresql://") {
+            bail!("--cluster needs a PostgreSQL database (--db postgres://…)");
+        }
+        let heartbeat = args.heartbeat_ms.unwrap_or(args.lease_ms / 5);
+        if heartbeat == 0 || heartbeat >= args.lease_ms {
+            bail!("--heartbeat-ms must be above 0 and below --lease-ms");
+        }
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "baton".to_string());
+        config.cluster = Some(baton_engine::ClusterConfig {
+            node_id: args
+                .node_id
+                .clone()
+                .unwrap_or_else(|| format!("{host}:{}", addr.port())),
+            address: args
+                .advertise
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            lease: Duration::from_millis(args.lease_ms),
+            heartbeat: Duration::from_millis(heartbeat),
+        });
+    }
+    let cluster_note = config
+        .cluster
+        .as_ref()
+        .map(|c| {
+            format!(
+                "; cluster node {} at {}, {} groups, lease {} ms",
+                c.node_id,
+                c.address,
+                args.groups,
+                c.lease.as_millis()
+            )
+        })
+        .unwrap_or_default();
+    let engine = Engine::start(store, config)
+        .await
+        .context("cannot start the engine")?;
     let app = baton_server::app(
         engine.clone(),
         baton_server::ServerOptions {
@@ -117,7 +180,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     eprintln!(
-        "baton server listening on http://{addr} ({description}; work dir {}; {} runs resumed)",
+        "baton server listening on http://{addr} ({description}; work dir {}; {} runs resumed{cluster_note})",
         work_dir.display(),
         engine.live_runs()
     );

@@ -23,13 +23,18 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `baton server` on `db` and waits until it listens.
     pub fn start(db: &Path) -> ServerProcess {
-        let mut child = baton()
+        let child = baton()
             .args(["server", "--bind", "127.0.0.1:0", "--db"])
             .arg(db)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start baton server");
+        Self::from_child(child)
+    }
+
+    /// Waits until a started `baton server` (stderr piped) listens.
+    pub fn from_child(mut child: Child) -> ServerProcess {
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -249,6 +249,8 @@ impl Engine {
             }
         }
         let row = self.latest_run_row(workflow_id, instance_id).await?;
+        // Cluster mode: an in-run restart is a message to the run's actor on its group's owner.
+        self.require_owner(row.group_id).await?;
         let instance = persist::instance_from_row(&row)?;
         if !instance
             .runtime_workflow

@@ -112,6 +112,9 @@ pub(crate) struct RunActor {
     pub(super) stopping: bool,
     /// Foreach, while and subworkflow steps: their children and progress.
     pub(super) flow: super::flow::FlowSteps,
+    /// The run's ownership group (its root workflow's): every write is fenced with it in
+    /// cluster mode.
+    pub(super) group: i64,
 }
 
 impl RunActor {
@@ -135,6 +138,7 @@ impl RunActor {
             instance_id: instance.workflow_instance_id,
             run_id: instance.workflow_run_id,
         };
+        let group = engine.inner.ownership.group_of(&instance);
         let (tx, rx) = mpsc::unbounded_channel();
         {
             let mut runs = engine
@@ -148,6 +152,7 @@ impl RunActor {
                 )));
             }
             runs.insert(key.clone(), tx.clone());
+            engine.inner.ownership.track_run(&key, group);
         }
         // Held once, shared with evaluations; the instance keeps no copy. Evaluation only reads
         // results, types and modes, so the definition text (expressions, literals) is dropped:
@@ -188,6 +193,7 @@ impl RunActor {
             ended: false,
             stopping: false,
             flow,
+            group,
         };
         if let Some(plan) = plan {
             actor.apply_plan(plan);
@@ -219,6 +225,7 @@ impl RunActor {
         self.abort_tasks();
         if let Ok(mut runs) = self.engine.inner.runs.lock() {
             runs.remove(&self.key);
+            self.engine.inner.ownership.untrack_run(&self.key);
         }
         self.engine
             .inner
@@ -481,11 +488,35 @@ impl RunActor {
 
     /// Writes a turn, retrying transient failures with backoff. `None` when the store keeps
     /// failing.
-    async fn write_durably(&self, ops: Vec<WriteOp>) -> Option<Vec<WriteOutcome>> {
+    ///
+    /// In cluster mode the batch starts with the group's fence: when this node no longer holds
+    /// the group (or the store says another node claimed it), nothing is written and `None`
+    /// parks the run at once — the group's new owner resumes it from the store.
+    async fn write_durably(&self, mut ops: Vec<WriteOp>) -> Option<Vec<WriteOutcome>> {
         let mut delay = Duration::from_millis(50);
+        let fenced = match self.engine.inner.ownership.fence(self.group) {
+            Ok(Some(fence)) => {
+                ops.insert(0, fence);
+                true
+            }
+            Ok(None) => false,
+            Err(()) => {
+                tracing::info!(run = ?self.key, group = self.group, "group no longer held here: parking the run");
+                return None;
+            }
+        };
         for attempt in 0..12 {
             match self.engine.inner.store.write(ops.clone()).await {
-                Ok(outcomes) => return Some(outcomes),
+                Ok(mut outcomes) => {
+                    if fenced && !outcomes.is_empty() {
+                        outcomes.remove(0);
+                    }
+                    return Some(outcomes);
+                }
+                Err(baton_store::StoreError::Fenced(m)) => {
+                    tracing::warn!(run = ?self.key, group = self.group, reason = %m, "write fenced out: another node owns the group now");
+                    return None;
+                }
                 Err(e) => {
                     tracing::warn!(run = ?self.key, attempt, error = %e, "run write failed; retrying");
                     tokio::time::sleep(delay).await;

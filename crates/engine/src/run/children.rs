@@ -38,6 +38,8 @@ pub(super) struct InlineTemplate {
     pub version_id: i64,
     pub internal_id: Option<i64>,
     pub group_info: i64,
+    /// The parent's ownership group, which every iteration shares.
+    pub group: i64,
     pub correlation_id: String,
     pub run_properties: RunProperties,
     pub run_policy: RunPolicy,
@@ -222,7 +224,7 @@ impl InlineTemplate {
             initiator_type: self.initiator_type().as_str().to_string(),
             depth: self.ancestors.len() as i64,
             parent: Some(self.parent.clone()),
-            group_id: 0,
+            group_id: self.group,
             status: W::InProgress.as_str().to_string(),
             queued: false,
             create_ts: now,
@@ -404,6 +406,7 @@ impl RunActor {
             version_id: self.instance.workflow_version_id,
             internal_id: self.instance.internal_id,
             group_info: self.instance.group_info,
+            group: self.group,
             correlation_id: self.instance.correlation_id_or_default(),
             run_properties: self.instance.run_properties.clone(),
             run_policy: match restart {

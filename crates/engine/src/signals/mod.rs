@@ -76,19 +76,22 @@ impl Engine {
         step_id: &str,
         user: Option<baton_model::definition::User>,
     ) -> Result<()> {
-        let tx = self
+        let local = self
             .inner
             .runs
             .lock()
             .map_err(|_| EngineError::Internal("run registry poisoned".into()))?
             .get(run)
-            .cloned()
-            .ok_or_else(|| {
-                EngineError::Conflict(format!(
-                    "workflow instance run [{}][{}][{}] is not running on this engine",
-                    run.workflow_id, run.instance_id, run.run_id
-                ))
-            })?;
+            .cloned();
+        if local.is_none() {
+            self.require_run_owner(run).await?;
+        }
+        let tx = local.ok_or_else(|| {
+            EngineError::Conflict(format!(
+                "workflow instance run [{}][{}][{}] is not running on this engine",
+                run.workflow_id, run.instance_id, run.run_id
+            ))
+        })?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         tx.send(crate::run::RunMsg::BypassSignals {
             step_id: step_id.to_string(),
@@ -154,6 +157,11 @@ impl Engine {
             Some(WriteOutcome::Signal(AddSignalOutcome::Created { seq_id })) => {
                 instance.seq_id = *seq_id;
                 self.inner.signals.dispatch(Arc::new(instance.clone()));
+                crate::cluster::notice::send(
+                    self,
+                    crate::cluster::notice::signal_announced(self, &instance.name, *seq_id),
+                )
+                .await;
                 Ok(Announced {
                     instance,
                     duplicate: false,

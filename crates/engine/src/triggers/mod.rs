@@ -157,11 +157,74 @@ impl Triggers {
 }
 
 /// Starts the triggers of every workflow in the store (engine start).
-pub(crate) async fn start(engine: &Engine) -> Result<()> {
+/// Starts the time-trigger scheduler with nothing scheduled yet.
+pub(crate) fn start_scheduler(engine: &Engine) {
     let handle = time::spawn(engine);
     if let Ok(mut slot) = engine.inner.triggers.time.lock() {
-        *slot = Some(handle.clone());
+        *slot = Some(handle);
     }
+}
+
+/// Cluster mode: starts the triggers of every workflow whose group was just claimed.
+pub(crate) async fn start_groups(
+    engine: &Engine,
+    groups: &std::collections::HashSet<i64>,
+) -> Result<()> {
+    let store = engine.inner.store.clone();
+    let own = &engine.inner.ownership;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_workflows(after.as_deref(), 500).await?;
+        let Some(last) = page.last().map(|w| w.workflow_id.clone()) else {
+            break;
+        };
+        for row in &page {
+            if groups.contains(&own.group_of_workflow(&row.workflow_id))
+                && let Err(e) = engine.refresh_triggers(&row.workflow_id).await
+            {
+                tracing::error!(workflow_id = %row.workflow_id, error = %e, "cannot start triggers");
+            }
+        }
+        after = Some(last);
+    }
+    Ok(())
+}
+
+/// Cluster mode: stops (in memory only) the triggers of workflows in groups this node no
+/// longer holds.
+pub(crate) async fn stop_groups(engine: &Engine, groups: &std::collections::HashSet<i64>) {
+    let own = &engine.inner.ownership;
+    let in_groups = |w: &str| groups.contains(&own.group_of_workflow(w));
+    if let Some(h) = engine.inner.triggers.time_handle() {
+        let ids = match store_workflow_ids(engine).await {
+            Ok(ids) => ids.into_iter().filter(|w| in_groups(w)).collect(),
+            Err(_) => Vec::new(),
+        };
+        h.unload(ids);
+    }
+    engine.inner.triggers.signal.unload(engine, in_groups).await;
+}
+
+async fn store_workflow_ids(engine: &Engine) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = engine
+            .inner
+            .store
+            .list_workflows(after.as_deref(), 500)
+            .await?;
+        let Some(last) = page.last().map(|w| w.workflow_id.clone()) else {
+            break;
+        };
+        ids.extend(page.into_iter().map(|w| w.workflow_id));
+        after = Some(last);
+    }
+    Ok(ids)
+}
+
+pub(crate) async fn start(engine: &Engine) -> Result<()> {
+    start_scheduler(engine);
     let store = engine.inner.store.clone();
     let mut after: Option<String> = None;
     loop {
@@ -191,6 +254,17 @@ impl Engine {
     /// deleted. Triggers that stay the same keep their state (watermarks, checkpoints); new
     /// ones start from now (time) or from the next signal (signal).
     pub async fn refresh_triggers(&self, workflow_id: &str) -> Result<()> {
+        let group = self.inner.ownership.group_of_workflow(workflow_id);
+        if !self.inner.ownership.owns(group) {
+            // Cluster mode: the owner of the workflow's group runs its triggers (it is told
+            // of the change through the store's notifications).
+            crate::cluster::notice::send(
+                self,
+                crate::cluster::notice::workflow_changed(self, workflow_id),
+            )
+            .await;
+            return Ok(());
+        }
         let configured = configured(self.inner.store.as_ref(), workflow_id).await?;
         if let Some(h) = self.inner.triggers.time_handle() {
             h.refresh(workflow_id, configured.clone()).await?;

@@ -82,6 +82,27 @@ impl Registry {
         }
     }
 
+    /// Stops the actors of the workflows `keep` rejects, in memory only (cluster: their group
+    /// moved to another node, which runs them from the same state rows).
+    pub async fn unload(&self, engine: &Engine, unload: impl Fn(&str) -> bool) {
+        let _guard = self.refreshing.lock().await;
+        let keys: Vec<(String, String)> = self
+            .live()
+            .keys()
+            .filter(|(w, _)| unload(w))
+            .cloned()
+            .collect();
+        for key in keys {
+            if let Some(l) = self.live().remove(&key) {
+                let _ = l.tx.send(Msg::Stop);
+                engine
+                    .inner
+                    .signals
+                    .unsubscribe_all(&SubscriberKey::Trigger(key.0.clone(), key.1.clone()));
+            }
+        }
+    }
+
     /// Stops every actor (engine shutdown).
     pub fn stop_all(&self) {
         for (_, l) in self.live().drain() {

@@ -45,6 +45,11 @@ enum Cmd {
         configured: Box<Configured>,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// Forget the workflows' entries without touching the store (cluster: their group moved
+    /// to another node, which schedules them from the same state rows).
+    Unload {
+        workflow_ids: Vec<String>,
+    },
     Stop,
 }
 
@@ -68,6 +73,11 @@ impl Handle {
         answer
             .await
             .map_err(|_| EngineError::Conflict("the time-trigger scheduler has stopped".into()))?
+    }
+
+    /// Forgets some workflows' time triggers in memory only.
+    pub fn unload(&self, workflow_ids: Vec<String>) {
+        let _ = self.tx.send(Cmd::Unload { workflow_ids });
     }
 
     /// Stops the scheduler.
@@ -143,6 +153,11 @@ async fn run(engine: Engine, mut rx: mpsc::UnboundedReceiver<Cmd>) {
                 Some(Cmd::Refresh { workflow_id, configured, reply }) => {
                     let result = refresh(&engine, &mut entries, &workflow_id, &configured).await;
                     let _ = reply.send(result);
+                }
+                Some(Cmd::Unload { workflow_ids }) => {
+                    for id in workflow_ids {
+                        entries.remove(&id);
+                    }
                 }
             },
         }

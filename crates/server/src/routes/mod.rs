@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod breakpoints;
+pub mod cluster;
 pub mod health;
 pub mod instances;
 pub mod restarts;
@@ -156,6 +157,7 @@ impl Route {
 pub fn all() -> Vec<Route> {
     let mut routes = Vec::new();
     routes.extend(health::routes());
+    routes.extend(cluster::routes());
     routes.extend(workflows::routes());
     routes.extend(actions::routes());
     routes.extend(instances::routes());

@@ -401,6 +401,7 @@ pub(crate) fn bind<'a>(
             ],
         ),
         WriteOp::NextSequence { name } => (&st.next_sequence, vec![p(name), p(&1i64)]),
+        WriteOp::Fence { group_id, .. } => (&st.fence, vec![p(group_id)]),
         WriteOp::PutVersion(_)
         | WriteOp::SetActiveVersion { .. }
         | WriteOp::SetProperties { .. } => {
@@ -455,6 +456,20 @@ pub(crate) fn interpret(op: &WriteOp, rows: Vec<Row>) -> Result<WriteOutcome> {
         }
         WriteOp::UpsertStepAttempt(_) => Ok(WriteOutcome::Done),
         WriteOp::NextSequence { .. } => Ok(WriteOutcome::Sequence(one_row(rows)?.try_get(0)?)),
+        WriteOp::Fence {
+            group_id,
+            generation,
+        } => {
+            let current: Option<i64> = match rows.first() {
+                Some(row) => Some(row.try_get(0)?),
+                None => None,
+            };
+            if current == Some(*generation) {
+                Ok(WriteOutcome::Done)
+            } else {
+                Err(fenced(*group_id, *generation, current))
+            }
+        }
         WriteOp::PutVersion(_)
         | WriteOp::SetActiveVersion { .. }
         | WriteOp::SetProperties { .. } => Err(StoreError::Database(
@@ -735,5 +750,14 @@ async fn put_version(tx: &mut Tx<'_>, v: &NewVersion) -> Applied<WriteOutcome> {
         version_id,
         internal_id,
         created_workflow,
+    })
+}
+
+fn fenced(group_id: i64, generation: i64, current: Option<i64>) -> StoreError {
+    StoreError::Fenced(match current {
+        Some(now) => format!(
+            "group [{group_id}] is at generation [{now}], the write was fenced at [{generation}]"
+        ),
+        None => format!("group [{group_id}] has no owner, the write was fenced at [{generation}]"),
     })
 }

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_breakpoints.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_cluster.sql"),
+    ),
 ];
 
 /// The advisory-lock class of Baton's migrations (`pg_advisory_lock(int4, int4)`'s first key;

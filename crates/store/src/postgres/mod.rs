@@ -12,8 +12,10 @@
 //! network.
 
 mod apply;
+mod cluster;
 mod deletion;
 mod migrations;
+mod notify;
 mod read;
 mod statements;
 mod writer;
@@ -72,6 +74,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// For the notification connection.
+    config: tokio_postgres::Config,
     writer: writer::WriterHandle,
     schema: String,
     description: String,
@@ -114,6 +118,7 @@ impl PgStore {
         let (schema, synchronous_commit) = session_facts(&client).await?;
         let writer = writer::WriterHandle::spawn(client, config.clone(), options.max_batch).await?;
 
+        let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -134,6 +139,7 @@ impl PgStore {
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
+                config: listen_config,
                 writer,
                 schema,
                 description,
@@ -412,6 +418,59 @@ impl Store for PgStore {
         step_id: &str,
     ) -> Result<Vec<StepAttemptRow>> {
         read::step_attempts(&self.reader().await?, run, Some(step_id)).await
+    }
+
+    async fn list_active_runs_in_group(&self, group_id: i64) -> Result<Vec<InstanceRow>> {
+        cluster::active_runs_in_group(&self.reader().await?, group_id).await
+    }
+
+    async fn join_cluster(&self, node: &crate::NodeInfo, groups: i64, lease_ms: i64) -> Result<()> {
+        cluster::join(&mut self.reader().await?, node, groups, lease_ms).await
+    }
+
+    async fn heartbeat_node(
+        &self,
+        node: &crate::NodeInfo,
+        lease_ms: i64,
+    ) -> Result<crate::NodeHeartbeat> {
+        cluster::heartbeat(&self.reader().await?, node, lease_ms).await
+    }
+
+    async fn claim_groups(
+        &self,
+        node: &crate::NodeInfo,
+        max: usize,
+    ) -> Result<Vec<crate::GroupLease>> {
+        cluster::claim(&self.reader().await?, node, max).await
+    }
+
+    async fn release_group(&self, node_id: &str, group_id: i64, generation: i64) -> Result<bool> {
+        cluster::release(&self.reader().await?, node_id, group_id, generation).await
+    }
+
+    async fn leave_cluster(&self, node_id: &str) -> Result<()> {
+        cluster::leave(&mut self.reader().await?, node_id).await
+    }
+
+    async fn list_groups(&self) -> Result<Vec<crate::GroupLease>> {
+        cluster::list_groups(&self.reader().await?).await
+    }
+
+    async fn notify(&self, message: &str) -> Result<()> {
+        let c = self.reader().await?;
+        let stmt = c
+            .prepare_cached("SELECT pg_notify($1::TEXT, $2::TEXT)")
+            .await?;
+        c.execute(&stmt, &[&notify::channel(&self.inner.schema), &message])
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        Ok(Some(notify::listen(
+            self.inner.config.clone(),
+            notify::channel(&self.inner.schema),
+        )))
     }
 
     async fn count_runs_by_status(&self, workflow_id: &str) -> Result<Vec<(String, i64)>> {

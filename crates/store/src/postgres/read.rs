@@ -100,11 +100,11 @@ pub(crate) async fn versions(
     map_rows(rows, version_row)
 }
 
-const INSTANCE_COLUMNS: &str = "workflow_id, instance_id, run_id, uuid, correlation_id, initiator_type, depth, \
+pub(super) const INSTANCE_COLUMNS: &str = "workflow_id, instance_id, run_id, uuid, correlation_id, initiator_type, depth, \
     parent_workflow_id, parent_instance_id, parent_run_id, parent_step_id, parent_attempt_id, group_id, status, \
     queued, create_ts, start_ts, end_ts, modify_ts, instance, runtime_overview, artifacts, timeline";
 
-fn instance_row(r: &Row) -> Result<InstanceRow> {
+pub(super) fn instance_row(r: &Row) -> Result<InstanceRow> {
     let parent_workflow_id: Option<String> = r.try_get(7)?;
     let parent = match parent_workflow_id {
         Some(workflow_id) => Some(ParentRef {

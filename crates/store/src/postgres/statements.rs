@@ -27,6 +27,7 @@ pub(crate) struct Statements {
     pub(crate) upsert_attempt: Statement,
     pub(crate) put_tag_permit: Statement,
     pub(crate) delete_tag_permit: Statement,
+    pub(crate) fence: Statement,
     pub(crate) add_signal: Statement,
     pub(crate) create_trigger: Statement,
     pub(crate) update_trigger: Statement,
@@ -56,6 +57,7 @@ impl Statements {
             upsert_attempt: client.prepare(UPSERT_ATTEMPT).await?,
             put_tag_permit: client.prepare(PUT_TAG_PERMIT).await?,
             delete_tag_permit: client.prepare(DELETE_TAG_PERMIT).await?,
+            fence: client.prepare(FENCE).await?,
             add_signal: client.prepare(ADD_SIGNAL).await?,
             create_trigger: client.prepare(CREATE_TRIGGER).await?,
             update_trigger: client.prepare(UPDATE_TRIGGER).await?,
@@ -67,6 +69,11 @@ impl Statements {
         })
     }
 }
+
+// Cluster fencing: the group row is held (shared) until the batch commits, so a claim of the
+// group cannot commit in between; the caller compares the generation.
+const FENCE: &str = "SELECT generation FROM flow_group \
+    WHERE group_id = $1::BIGINT AND owner_node IS NOT NULL FOR SHARE";
 
 // The row lock keeps version numbering right should two processes ever push at once.
 const WORKFLOW_FOR_UPDATE: &str = "SELECT latest_version_id, internal_id, properties_snapshot \

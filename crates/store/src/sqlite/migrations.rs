@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/sqlite/0004_breakpoints.sql"),
     ),
+    (6, include_str!("../../migrations/sqlite/0006_cluster.sql")),
 ];
 
 /// Applies every migration the database has not recorded yet, in version order, each in its

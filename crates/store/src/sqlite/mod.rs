@@ -6,6 +6,7 @@
 //! batch whose `write` call has returned.
 
 mod breakpoints;
+mod cluster;
 mod migrations;
 mod read;
 mod signals;
@@ -285,6 +286,51 @@ impl Store for SqliteStore {
                 "sequence write returned {other:?}"
             ))),
         }
+    }
+
+    async fn list_active_runs_in_group(&self, group_id: i64) -> Result<Vec<InstanceRow>> {
+        self.read(move |c| cluster::active_runs_in_group(c, group_id))
+            .await
+    }
+
+    async fn join_cluster(&self, node: &crate::NodeInfo, groups: i64, lease_ms: i64) -> Result<()> {
+        let node = node.clone();
+        self.read(move |c| cluster::join(c, &node, groups, lease_ms))
+            .await
+    }
+
+    async fn heartbeat_node(
+        &self,
+        node: &crate::NodeInfo,
+        lease_ms: i64,
+    ) -> Result<crate::NodeHeartbeat> {
+        let node = node.clone();
+        self.read(move |c| cluster::heartbeat(c, &node, lease_ms))
+            .await
+    }
+
+    async fn claim_groups(
+        &self,
+        node: &crate::NodeInfo,
+        max: usize,
+    ) -> Result<Vec<crate::GroupLease>> {
+        let node = node.clone();
+        self.read(move |c| cluster::claim(c, &node, max)).await
+    }
+
+    async fn release_group(&self, node_id: &str, group_id: i64, generation: i64) -> Result<bool> {
+        let node_id = node_id.to_string();
+        self.read(move |c| cluster::release(c, &node_id, group_id, generation))
+            .await
+    }
+
+    async fn leave_cluster(&self, node_id: &str) -> Result<()> {
+        let node_id = node_id.to_string();
+        self.read(move |c| cluster::leave(c, &node_id)).await
+    }
+
+    async fn list_groups(&self) -> Result<Vec<crate::GroupLease>> {
+        self.read(cluster::list_groups).await
     }
 
     async fn get_signal(&self, name: &str, seq_id: Option<i64>) -> Result<Option<SignalRow>> {

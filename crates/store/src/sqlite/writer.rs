@@ -373,6 +373,10 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
             )?;
             Ok(WriteOutcome::Done)
         }
+        WriteOp::Fence {
+            group_id,
+            generation,
+        } => super::cluster::fence(conn, *group_id, *generation).map(|()| WriteOutcome::Done),
         WriteOp::DeleteTagPermit { tag } => {
             conn.execute("DELETE FROM tag_permit WHERE tag = ?1", params![tag])?;
             Ok(WriteOutcome::Done)

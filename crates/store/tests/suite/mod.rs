@@ -3,6 +3,7 @@
 
 pub mod api_reads;
 pub mod breakpoints;
+pub mod cluster;
 pub mod flow;
 pub mod signals;
 
@@ -82,14 +83,14 @@ pub fn attempt(
     }
 }
 
-async fn put_workflow(store: &dyn Store, id: &str) {
+pub async fn put_workflow(store: &dyn Store, id: &str) {
     store
         .write(vec![WriteOp::PutVersion(version(id, 0, true))])
         .await
         .expect("first version");
 }
 
-async fn create(store: &dyn Store, i: NewInstance) -> CreateInstanceOutcome {
+pub async fn create(store: &dyn Store, i: NewInstance) -> CreateInstanceOutcome {
     match store
         .write(vec![WriteOp::CreateInstance(i)])
         .await
@@ -500,6 +501,18 @@ macro_rules! store_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn breakpoints_and_paused_attempts() {
             suite::breakpoints::breakpoints_and_paused_attempts($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn leases_are_claimed_renewed_and_stolen_after_expiry() {
+            suite::cluster::leases_are_claimed_renewed_and_stolen_after_expiry($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_rejoining_node_gives_up_what_it_held() {
+            suite::cluster::a_rejoining_node_gives_up_what_it_held($make().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn fenced_writes_fail_once_the_group_moved() {
+            suite::cluster::fenced_writes_fail_once_the_group_moved($make().await).await;
         }
     };
 }
