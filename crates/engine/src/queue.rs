@@ -210,7 +210,32 @@ impl Queues {
                 .chain(extra_ops)
                 .collect(),
         )?;
-        let outcome = engine.inner.store.write(ops).await?;
+        // A run that starts at once under SEQUENTIAL or PARALLEL takes its slot now and lets go
+        // of the lock before the insert commits, so starts of one workflow share commits (group
+        // commit) instead of waiting for each other's fsync. The other rules decide from what
+        // is stored and keep the lock across the write.
+        let reserved = run_now
+            && !stored_terminal
+            && supersede.is_empty()
+            && !stop_running
+            && matches!(
+                strategy.rule,
+                RunStrategyRule::Sequential | RunStrategyRule::Parallel
+            );
+        let mut guard = Some(st);
+        if reserved && let Some(mut st) = guard.take() {
+            st.running += 1;
+        }
+        let outcome = match engine.inner.store.write(ops).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                drop(guard);
+                if reserved {
+                    self.release_slot(engine, &instance.workflow_id).await;
+                }
+                return Err(e.into());
+            }
+        };
         // A fence may come first, the extra ops after.
         match outcome
             .iter()
@@ -231,7 +256,9 @@ impl Queues {
                     strategy.rule.as_str()
                 );
                 let stopped = stop_queued_rows(engine, &supersede, &reason).await?;
-                st.queued -= stopped;
+                if let Some(st) = guard.as_mut() {
+                    st.queued -= stopped;
+                }
                 let status = if terminal {
                     InstanceRunStatus::InternalError
                 } else if store_stopped {
@@ -247,10 +274,11 @@ impl Queues {
                     return Ok(response);
                 }
                 if run_now {
-                    st.running += 1;
-                    drop(st);
+                    if let Some(mut st) = guard.take() {
+                        st.running += 1;
+                    }
                     crate::run::spawn(engine, instance, Vec::new()).await?;
-                } else {
+                } else if let Some(st) = guard.as_mut() {
                     st.queued += 1;
                 }
                 Ok(response)
@@ -259,6 +287,10 @@ impl Queues {
                 instance_id,
                 run_id,
             })) => {
+                drop(guard);
+                if reserved {
+                    self.release_slot(engine, &instance.workflow_id).await;
+                }
                 instance.workflow_instance_id = *instance_id;
                 instance.workflow_run_id = *run_id;
                 Ok(crate::start::start_response(
@@ -267,9 +299,26 @@ impl Queues {
                     None,
                 ))
             }
-            other => Err(EngineError::Internal(format!(
-                "instance create returned {other:?}"
-            ))),
+            other => {
+                drop(guard);
+                if reserved {
+                    self.release_slot(engine, &instance.workflow_id).await;
+                }
+                Err(EngineError::Internal(format!(
+                    "instance create returned {other:?}"
+                )))
+            }
+        }
+    }
+
+    /// Gives back a slot taken for a run that was not created after all (a duplicate, a failed
+    /// write), and starts what queued behind it meanwhile.
+    async fn release_slot(&self, engine: &Engine, workflow_id: &str) {
+        let slot = self.slot(workflow_id);
+        let mut st = slot.lock().await;
+        st.running = (st.running - 1).max(0);
+        if let Err(e) = self.dequeue(engine, workflow_id, &mut st).await {
+            tracing::warn!(workflow_id, error = %e, "cannot start queued runs after a released slot");
         }
     }
 

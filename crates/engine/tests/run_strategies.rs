@@ -135,6 +135,86 @@ async fn parallel_respects_workflow_concurrency() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_share_commits_but_never_exceed_the_limit() {
+    let h = Harness::new().await;
+    let id = h
+        .push_json(&wf(
+            "burst",
+            json!({"rule": "parallel", "workflow_concurrency": 3}),
+            nap(0.1),
+        ))
+        .await;
+    // All at once: a start that runs at once takes its slot before its insert commits, so the
+    // others must see it taken.
+    let starts: Vec<_> = (0..12)
+        .map(|_| {
+            let engine = h.engine.clone();
+            let id = id.clone();
+            tokio::spawn(async move { engine.start_workflow(&id, "latest", start(), None).await })
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for s in starts {
+        let r = s.await.unwrap().unwrap();
+        keys.push(RunKey {
+            workflow_id: id.clone(),
+            instance_id: r.workflow_instance_id,
+            run_id: r.workflow_run_id,
+        });
+    }
+    let mut spans = Vec::new();
+    for k in &keys {
+        assert_eq!(wait(&h, k).await, "SUCCEEDED");
+        spans.push(span(&h, k).await);
+    }
+    assert_eq!(peak(&spans), 3, "{spans:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_start_gives_its_slot_back() {
+    let h = Harness::new().await;
+    let id = h
+        .push_json(&wf(
+            "dup-slot",
+            json!({"rule": "parallel", "workflow_concurrency": 2}),
+            nap(2.0),
+        ))
+        .await;
+    let with_id = || {
+        let mut req = start();
+        req.request_id = Some(uuid::Uuid::from_u128(
+            0x5f1a3bb0_2b33_4b8e_9a55_0e3c2f0c1a11,
+        ));
+        req
+    };
+    let first = h
+        .engine
+        .start_workflow(&id, "latest", with_id(), None)
+        .await
+        .unwrap();
+    assert_eq!(first.status, InstanceRunStatus::Created);
+    // The duplicate finds a free slot, takes it, and must give it back.
+    let dup = h
+        .engine
+        .start_workflow(&id, "latest", with_id(), None)
+        .await
+        .unwrap();
+    assert_eq!(dup.status, InstanceRunStatus::Duplicated);
+    let (second, _) = start_one(&h, &id).await;
+    let (third, _) = start_one(&h, &id).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        status(&h, &second).await,
+        "IN_PROGRESS",
+        "the second slot is free"
+    );
+    assert_eq!(status(&h, &third).await, "CREATED", "two are running");
+    for k in [&second, &third] {
+        assert_eq!(wait(&h, k).await, "SUCCEEDED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strict_sequential_blocks_after_a_failure_until_unblocked() {
     let h = Harness::scripted().await;
     let steps = json!([{"step": {"id": "job", "type": "Titus", "params": {"outcomes": {
