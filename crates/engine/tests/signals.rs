@@ -8,13 +8,13 @@ mod common;
 use std::time::Duration;
 
 use baton_engine::{Engine, EngineError};
-use baton_model::api::{SignalCreateRequest, WorkflowStartRequest};
+use baton_model::api::SignalCreateRequest;
 use baton_model::definition::User;
 use baton_model::instance::{
-    Initiator, StepDependencyMatchStatus, StepInstance, WorkflowInstance, WorkflowInstanceStatus,
+    Initiator, StepDependencyMatchStatus, WorkflowInstance, WorkflowInstanceStatus,
 };
 use baton_store::{RunKey, TriggerWrite, WriteOp};
-use common::{Harness, compat};
+use common::{Harness, compat, start, wait_run, wait_step};
 use indexmap::IndexMap;
 use serde_json::json;
 
@@ -22,76 +22,7 @@ fn signal(name: &str, params: serde_json::Value) -> SignalCreateRequest {
     serde_json::from_value(json!({"name": name, "params": params})).expect("signal request")
 }
 
-fn start_request() -> WorkflowStartRequest {
-    WorkflowStartRequest {
-        initiator: Initiator::manual(None),
-        request_time: None,
-        request_id: None,
-        runtime_tags: None,
-        run_params: None,
-        artifacts: None,
-        persist_failed_run: false,
-    }
-}
-
-async fn start(engine: &Engine, workflow_id: &str) -> RunKey {
-    let resp = engine
-        .start_workflow(
-            workflow_id,
-            "latest",
-            start_request(),
-            Some(User::new("tester")),
-        )
-        .await
-        .expect("start");
-    RunKey {
-        workflow_id: workflow_id.to_string(),
-        instance_id: resp.workflow_instance_id,
-        run_id: resp.workflow_run_id,
-    }
-}
-
 /// Polls until `step` of `run` has `status`.
-async fn wait_step(engine: &Engine, run: &RunKey, step: &str, status: &str) -> StepInstance {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let attempts = engine.latest_attempts(run).await.expect("attempts");
-        if let Some(si) = attempts.iter().find(|s| s.step_id == step)
-            && si.runtime_state.status.as_str() == status
-        {
-            return si.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "step {step} of {run:?} never reached {status}: {:?}",
-            attempts
-                .iter()
-                .map(|s| (s.step_id.clone(), s.runtime_state.status))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn wait_run(engine: &Engine, run: &RunKey) -> (WorkflowInstance, Vec<StepInstance>) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let wi = engine
-            .get_instance_run(&run.workflow_id, run.instance_id, Some(run.run_id))
-            .await
-            .expect("run");
-        if wi.status.is_terminal() {
-            let steps = engine.latest_attempts(run).await.expect("steps");
-            return (wi, steps);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run {run:?} did not end"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Every run of a workflow, newest instance first.
 async fn runs_of(engine: &Engine, workflow_id: &str) -> Vec<WorkflowInstance> {
     let rows = engine

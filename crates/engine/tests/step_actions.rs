@@ -9,81 +9,11 @@ use std::time::Duration;
 
 use baton_engine::step_actions::StepAction;
 use baton_engine::{Engine, EngineError, RunAction};
-use baton_model::api::WorkflowStartRequest;
 use baton_model::definition::User;
-use baton_model::instance::{Initiator, StepInstance, TimelineEvent, WorkflowInstance};
+use baton_model::instance::{StepInstance, TimelineEvent};
 use baton_store::RunKey;
-use common::Harness;
+use common::{Harness, start, wait_run, wait_step};
 use serde_json::{Value, json};
-
-fn start_request() -> WorkflowStartRequest {
-    WorkflowStartRequest {
-        initiator: Initiator::manual(None),
-        request_time: None,
-        request_id: None,
-        runtime_tags: None,
-        run_params: None,
-        artifacts: None,
-        persist_failed_run: false,
-    }
-}
-
-async fn start(engine: &Engine, workflow_id: &str) -> RunKey {
-    let resp = engine
-        .start_workflow(
-            workflow_id,
-            "latest",
-            start_request(),
-            Some(User::new("tester")),
-        )
-        .await
-        .expect("start");
-    RunKey {
-        workflow_id: workflow_id.to_string(),
-        instance_id: resp.workflow_instance_id,
-        run_id: resp.workflow_run_id,
-    }
-}
-
-async fn wait_step(engine: &Engine, run: &RunKey, step: &str, status: &str) -> StepInstance {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let attempts = engine.latest_attempts(run).await.expect("attempts");
-        if let Some(si) = attempts.iter().find(|s| s.step_id == step)
-            && si.runtime_state.status.as_str() == status
-        {
-            return si.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "step {step} of {run:?} never reached {status}: {:?}",
-            attempts
-                .iter()
-                .map(|s| (s.step_id.clone(), s.runtime_state.status))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn wait_run(engine: &Engine, run: &RunKey) -> (WorkflowInstance, Vec<StepInstance>) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let wi = engine
-            .get_instance_run(&run.workflow_id, run.instance_id, Some(run.run_id))
-            .await
-            .expect("run");
-        if wi.status.is_terminal() {
-            let steps = engine.latest_attempts(run).await.expect("steps");
-            return (wi, steps);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run {run:?} did not end"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 fn status(steps: &[StepInstance], id: &str) -> String {
     steps
